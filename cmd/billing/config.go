@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/repo"
+)
+
+// envVar documents one environment variable for `billing help`.
+type envVar struct{ name, usage string }
+
+// environment lists every variable the binary reads, flags' twins included.
+var environment = []envVar{
+	{"BILLING_ADDR", "address serve listens on (--addr; default 127.0.0.1:8080)"},
+	{"BILLING_DATABASE_URL", "postgres://… or a SQLite file path (--db; default <data dir>/billing.db)"},
+	{"BILLING_DATA_DIR", "folder for the SQLite file and the demo JWT secret (--data-dir; default ./data)"},
+	{"BILLING_DEMO", "true to seed demo data and print tokens (--demo)"},
+	{"BILLING_JWT_ALGORITHM", "HS256 (default), RS256 or ES256; only this algorithm is accepted"},
+	{"BILLING_JWT_SECRET", "HS256 secret, at least 32 bytes (generated into the data dir with --demo when unset)"},
+	{"BILLING_JWT_PUBLIC_KEY", "PEM public key, or the path of a PEM file, for RS256/ES256"},
+	{"BILLING_JWT_PRIVATE_KEY", "PEM private key, or its path, for `billing token` with RS256/ES256"},
+	{"BILLING_JWT_ISSUER", "required iss claim (checked when set; written by `billing token`)"},
+	{"BILLING_JWT_AUDIENCE", "required aud claim (checked when set; written by `billing token`)"},
+	{"BILLING_LOG_FORMAT", "text (default) or json"},
+	{"BILLING_LOG_LEVEL", "debug, info (default), warn or error"},
+}
+
+// flags is a subcommand's flag set whose defaults come from the environment.
+type flags struct{ *flag.FlagSet }
+
+func newFlags(name string) flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported once, by main
+	return flags{fs}
+}
+
+// str registers a string flag whose default is its environment twin, if set.
+func (f flags) str(name, env, def, usage string) *string {
+	if v := os.Getenv(env); env != "" && v != "" {
+		def = v
+	}
+	return f.String(name, def, usage)
+}
+
+func (f flags) boolean(name, env string, usage string) *bool {
+	def := false
+	if v := strings.ToLower(os.Getenv(env)); v == "1" || v == "true" || v == "yes" {
+		def = true
+	}
+	return f.Bool(name, def, usage)
+}
+
+// dbFlags are the flags of every subcommand that touches the database.
+type dbFlags struct {
+	url     *string
+	dataDir *string
+}
+
+func (f flags) db() dbFlags {
+	return dbFlags{
+		url:     f.str("db", "BILLING_DATABASE_URL", "", "database URL: postgres://… or a SQLite file path"),
+		dataDir: f.str("data-dir", "BILLING_DATA_DIR", "data", "folder for the SQLite file and the demo JWT secret"),
+	}
+}
+
+// databaseURL is the URL to open: the one given, or the embedded default.
+func (d dbFlags) databaseURL() string {
+	if *d.url != "" {
+		return *d.url
+	}
+	return filepath.Join(*d.dataDir, "billing.db")
+}
+
+// open connects to the database and applies pending migrations.
+func (d dbFlags) open(ctx context.Context) (*repo.Store, error) {
+	store, err := repo.Open(d.databaseURL())
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// jwtConfig reads the token settings from the environment. With generate set
+// (demo mode) and no key configured, it creates an HS256 secret in the data
+// folder, readable only by its owner, and reuses it on later runs.
+func jwtConfig(dataDir string, generate bool) (auth.JWTConfig, error) {
+	cfg := auth.JWTConfig{
+		Algorithm: strings.ToUpper(os.Getenv("BILLING_JWT_ALGORITHM")),
+		Secret:    []byte(os.Getenv("BILLING_JWT_SECRET")),
+		Issuer:    os.Getenv("BILLING_JWT_ISSUER"),
+		Audience:  os.Getenv("BILLING_JWT_AUDIENCE"),
+		Leeway:    30 * time.Second,
+	}
+	if cfg.Algorithm == "" {
+		cfg.Algorithm = "HS256"
+	}
+	if cfg.Algorithm != "HS256" {
+		pem, err := pemSetting("BILLING_JWT_PUBLIC_KEY")
+		if err != nil {
+			return cfg, err
+		}
+		cfg.PublicKeyPEM = pem
+		return cfg, nil
+	}
+	if len(cfg.Secret) > 0 {
+		return cfg, nil
+	}
+	path := filepath.Join(dataDir, "jwt-secret")
+	if data, err := os.ReadFile(path); err == nil {
+		cfg.Secret = []byte(strings.TrimSpace(string(data)))
+		return cfg, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return cfg, err
+	}
+	if !generate {
+		return cfg, errors.New("no JWT key: set BILLING_JWT_SECRET (HS256), or BILLING_JWT_ALGORITHM and BILLING_JWT_PUBLIC_KEY; or run with --demo")
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return cfg, err
+	}
+	secret := hex.EncodeToString(b)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return cfg, err
+	}
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return cfg, err
+	}
+	cfg.Secret = []byte(secret)
+	return cfg, nil
+}
+
+// pemSetting reads a variable holding PEM text or the path of a PEM file.
+func pemSetting(name string) ([]byte, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return nil, fmt.Errorf("%s is required for BILLING_JWT_ALGORITHM=%s", name, os.Getenv("BILLING_JWT_ALGORITHM"))
+	}
+	if strings.HasPrefix(strings.TrimSpace(v), "-----BEGIN") {
+		return []byte(v), nil
+	}
+	return os.ReadFile(v)
+}
+
+// newLogger builds the process logger from BILLING_LOG_FORMAT and _LEVEL.
+func newLogger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(os.Getenv("BILLING_LOG_LEVEL"))); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(os.Getenv("BILLING_LOG_FORMAT"), "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

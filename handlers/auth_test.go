@@ -1,0 +1,163 @@
+package handlers_test
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/models"
+	"github.com/evovoice/billing/repo"
+	"github.com/evovoice/billing/repo/repotest"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// claims builds token claims around the frozen clock.
+func claims(roles []string, accounts []string, mod func(*auth.Claims)) *auth.Claims {
+	c := &auth.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   "user-1",
+			IssuedAt:  jwt.NewNumericDate(frozenNow.Add(-time.Minute)),
+			ExpiresAt: jwt.NewNumericDate(frozenNow.Add(time.Hour)),
+		},
+		Roles:      roles,
+		AccountIDs: accounts,
+	}
+	if mod != nil {
+		mod(c)
+	}
+	return c
+}
+
+func sign(t *testing.T, method jwt.SigningMethod, key any, c *auth.Claims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(method, c).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestAuthMatrix(t *testing.T) {
+	repotest.Each(t, func(t *testing.T, store *repo.Store) {
+		e := newEnv(t, store, func(c *auth.JWTConfig) { c.Issuer, c.Audience = "billing-tests", "billing-api" })
+		day := models.NewDate(2024, 1, 1)
+		parent := e.account("Parent", "", day)
+		child := e.account("Child", parent, day)
+		grandchild := e.account("Grandchild", child, day)
+		other := e.account("Other", "", day)
+		unknown := models.NewAccountSid()
+		path := func(sid string) string { return "/billing/usage?AccountId=" + sid }
+
+		good := func(roles []string, accounts ...string) string {
+			return sign(t, jwt.SigningMethodHS256, testSecret, claims(roles, accounts, func(c *auth.Claims) {
+				c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"}
+			}))
+		}
+		admin := good([]string{auth.RoleSystemAdministrator})
+		manager := good([]string{auth.RoleManager}, parent)
+		rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+		payload := base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"x","roles":["SystemAdministrator"],"exp":9999999999,"iss":"billing-tests","aud":"billing-api"}`))
+
+		cases := []struct {
+			name   string
+			token  string
+			path   string
+			status int
+			code   string
+		}{
+			{"no token", "", path(parent), 401, "Unauthorized"},
+			{"garbage token", "not.a.jwt", path(parent), 401, "TokenException"},
+			{"bad signature", sign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-12345"), claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"} })), path(parent), 401, "TokenException"},
+			{"alg none", header + "." + payload + ".", path(parent), 401, "TokenException"},
+			{"wrong algorithm HS384", sign(t, jwt.SigningMethodHS384, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"} })), path(parent), 401, "TokenException"},
+			{"wrong algorithm RS256", sign(t, jwt.SigningMethodRS256, rsaKey, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"} })), path(parent), 401, "TokenException"},
+			{"expired", sign(t, jwt.SigningMethodHS256, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) {
+				c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"}
+				c.ExpiresAt = jwt.NewNumericDate(frozenNow.Add(-time.Hour))
+			})), path(parent), 401, "TokenException"},
+			{"no expiry", sign(t, jwt.SigningMethodHS256, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) {
+				c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"}
+				c.ExpiresAt = nil
+			})), path(parent), 401, "TokenException"},
+			{"not valid yet", sign(t, jwt.SigningMethodHS256, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) {
+				c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"}
+				c.NotBefore = jwt.NewNumericDate(frozenNow.Add(time.Hour))
+			})), path(parent), 401, "TokenException"},
+			{"wrong issuer", sign(t, jwt.SigningMethodHS256, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "someone-else", jwt.ClaimStrings{"billing-api"} })), path(parent), 401, "TokenException"},
+			{"wrong audience", sign(t, jwt.SigningMethodHS256, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"other-api"} })), path(parent), 401, "TokenException"},
+			{"no audience", sign(t, jwt.SigningMethodHS256, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer = "billing-tests" })), path(parent), 401, "TokenException"},
+			{"missing role", good([]string{"Viewer"}, parent), path(parent), 403, "Forbidden"},
+			{"role in the wrong case", good([]string{"manager"}, parent), path(parent), 403, "Forbidden"},
+			{"admin reads any account", admin, path(other), 200, ""},
+			{"admin, unknown account", admin, path(unknown), 404, "NotFound"},
+			{"manager, own account", manager, path(parent), 200, ""},
+			{"manager, sub-account", manager, path(child), 200, ""},
+			{"manager, sub-sub-account", manager, path(grandchild), 200, ""},
+			{"manager, other account", manager, path(other), 403, "Forbidden"},
+			{"manager, unknown account", manager, path(unknown), 403, "Forbidden"},
+			{"manager of a child, its parent", good([]string{auth.RoleManager}, child), path(parent), 403, "Forbidden"},
+			{"manager without accounts", good([]string{auth.RoleManager}), path(parent), 403, "Forbidden"},
+			{"manager, own account by default", manager, "/billing/usage", 200, ""},
+			{"admin, no AccountId", admin, "/billing/usage", 400, "Required"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				r := e.get(c.path, c.token)
+				if c.status == 200 {
+					if r.StatusCode != 200 {
+						t.Fatalf("status %d: %s", r.StatusCode, r.body)
+					}
+					return
+				}
+				r.expectError(t, c.status, c.code)
+				if c.status == 401 && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+					t.Errorf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
+				}
+				if strings.Contains(string(r.body), "golang") || strings.Contains(string(r.body), "jwt.") {
+					t.Errorf("error leaks internals: %s", r.body)
+				}
+			})
+		}
+
+		t.Run("ss-tok cookie", func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path(child), nil)
+			req.AddCookie(&http.Cookie{Name: "ss-tok", Value: manager})
+			if r := e.send(req); r.StatusCode != 200 {
+				t.Fatalf("status %d: %s", r.StatusCode, r.body)
+			}
+		})
+		t.Run("basic credentials are not a bearer token", func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path(child), nil)
+			req.SetBasicAuth(parent, "x")
+			req.AddCookie(&http.Cookie{Name: "ss-tok", Value: manager})
+			e.send(req).expectError(t, 401, "Unauthorized")
+		})
+		t.Run("ingestion needs SystemAdministrator", func(t *testing.T) {
+			body := []byte(`{"events":[{"id":"e1","accountSid":"` + parent + `","category":"calls","occurredAt":"2024-01-02T00:00:00Z"}]}`)
+			e.do(http.MethodPost, "/billing/usage/events", manager, body).expectError(t, 403, "Forbidden")
+			e.do(http.MethodPost, "/billing/usage/events", "", body).expectError(t, 401, "Unauthorized")
+			if r := e.do(http.MethodPost, "/billing/usage/events", admin, body); r.StatusCode != 200 {
+				t.Fatalf("admin ingest: %d %s", r.StatusCode, r.body)
+			}
+		})
+	})
+}
+
+func TestHealthChecksNeedNoAuth(t *testing.T) {
+	e := newEnv(t, repotest.Open(t, "sqlite"))
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if r := e.get(p, ""); r.StatusCode != 200 {
+			t.Errorf("GET %s: %d %s", p, r.StatusCode, r.body)
+		}
+	}
+	e.get("/no/such/route", "").expectError(t, 404, "NotFound")
+}

@@ -1,0 +1,108 @@
+package models
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseDateParam(t *testing.T) {
+	today := NewDate(2024, 3, 15)
+	cases := []struct {
+		in   string
+		want string // "" means an error
+	}{
+		{"2024-02-29", "2024-02-29"}, // leap day
+		{"2023-02-29", ""},           // not a leap year
+		{"2024-04-31", ""},
+		{"2024-12-31", "2024-12-31"},
+		{"2024-1-01", ""},
+		{"20240101", ""},
+		{"2024-01-01T00:00:00Z", ""},
+		{" 2024-01-01", ""},
+		{"-30days", "2024-02-14"},
+		{"+30days", "2024-04-14"},
+		{"30days", "2024-04-14"},
+		{"-1day", "2024-03-14"},
+		{"0days", "2024-03-15"},
+		{"-15days", "2024-02-29"},
+		{"-30 days", ""},
+		{"-30weeks", ""},
+		{"-99999999days", ""},
+		{"-9999999days", ""}, // before year 1
+		{"", ""},
+	}
+	for _, c := range cases {
+		got, err := ParseDateParam(c.in, today)
+		if c.want == "" {
+			if err == nil {
+				t.Errorf("ParseDateParam(%q) = %s, want an error", c.in, got)
+			}
+			continue
+		}
+		if err != nil || got.String() != c.want {
+			t.Errorf("ParseDateParam(%q) = %s, %v; want %s", c.in, got, err, c.want)
+		}
+	}
+}
+
+func TestDateOfIsUTC(t *testing.T) {
+	cases := map[string]string{
+		"2024-02-29T23:59:59Z":      "2024-02-29",
+		"2024-03-01T00:00:00Z":      "2024-03-01",
+		"2024-03-01T01:30:00+02:00": "2024-02-29", // 23:30 UTC the day before
+		"2023-12-31T20:00:00-05:00": "2024-01-01",
+		"1969-12-31T23:59:59Z":      "1969-12-31",
+	}
+	for in, want := range cases {
+		ts, _ := time.Parse(time.RFC3339, in)
+		if got := DateOf(ts).String(); got != want {
+			t.Errorf("DateOf(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestBucketsAreClipped(t *testing.T) {
+	r := DateRange{NewDate(2023, 12, 15), NewDate(2024, 3, 2)}
+	var got []string
+	for _, b := range r.Buckets(GranularityMonth) {
+		got = append(got, b.Start.String()+".."+b.End.String())
+	}
+	want := []string{"2023-12-15..2023-12-31", "2024-01-01..2024-01-31", "2024-02-01..2024-02-29", "2024-03-01..2024-03-02"}
+	if len(got) != len(want) {
+		t.Fatalf("months = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("month %d = %s, want %s", i, got[i], want[i])
+		}
+	}
+	years := r.Buckets(GranularityYear)
+	if len(years) != 2 || years[0].End.String() != "2023-12-31" || years[1].Start.String() != "2024-01-01" || years[1].End != r.End {
+		t.Errorf("years = %v", years)
+	}
+	if days := r.Buckets(GranularityDay); len(days) != r.Days() || days[0].Start != r.Start || days[len(days)-1].End != r.End {
+		t.Errorf("%d daily buckets for %d days", len(days), r.Days())
+	}
+	if all := r.Buckets(GranularityAll); len(all) != 1 || all[0] != r {
+		t.Errorf("all = %v", all)
+	}
+	for _, d := range []Date{r.Start, NewDate(2024, 2, 10), r.End} {
+		b := r.BucketStart(GranularityMonth, d)
+		if b < r.Start || b > d || (b != r.Start && b != d.MonthStart()) {
+			t.Errorf("BucketStart(month, %s) = %s", d, b)
+		}
+	}
+}
+
+func TestMonthEnds(t *testing.T) {
+	for in, want := range map[Date]string{
+		NewDate(2024, 2, 10): "2024-02-29",
+		NewDate(2023, 2, 10): "2023-02-28",
+		NewDate(2024, 12, 1): "2024-12-31",
+		NewDate(2024, 4, 30): "2024-04-30",
+	} {
+		if got := in.MonthEnd().String(); got != want {
+			t.Errorf("%s.MonthEnd() = %s, want %s", in, got, want)
+		}
+	}
+}

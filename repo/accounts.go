@@ -1,0 +1,156 @@
+package repo
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/evovoice/billing/models"
+	"gorm.io/gorm"
+)
+
+// accountRow is the accounts table as GORM sees it.
+type accountRow struct {
+	Sid           string `gorm:"primaryKey"`
+	Name          string
+	ParentSid     sql.NullString
+	Currency      string
+	AuthTokenHash string
+	CreatedAt     time.Time
+}
+
+func (accountRow) TableName() string { return "accounts" }
+
+func (r accountRow) model() models.Account {
+	return models.Account{Sid: r.Sid, Name: r.Name, ParentSid: r.ParentSid.String, Currency: r.Currency, CreatedAt: r.CreatedAt.UTC()}
+}
+
+// Errors of account creation.
+var (
+	ErrAccountExists  = errors.New("an account with this SID already exists")
+	ErrParentNotFound = errors.New("the parent account does not exist")
+)
+
+// CreateAccount stores a new account with the hash of its auth token.
+func (s *Store) CreateAccount(ctx context.Context, a models.Account, authTokenHash string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&accountRow{}).Where("sid = ?", a.Sid).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrAccountExists
+		}
+		row := accountRow{Sid: a.Sid, Name: a.Name, Currency: a.Currency, AuthTokenHash: authTokenHash, CreatedAt: a.CreatedAt.UTC()}
+		if a.ParentSid != "" {
+			if err := tx.Model(&accountRow{}).Where("sid = ?", a.ParentSid).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				return ErrParentNotFound
+			}
+			row.ParentSid = sql.NullString{String: a.ParentSid, Valid: true}
+		}
+		return tx.Create(&row).Error
+	})
+}
+
+// Account returns one account, or ErrNotFound.
+func (s *Store) Account(ctx context.Context, sid string) (models.Account, error) {
+	var rows []accountRow
+	if err := s.db.WithContext(ctx).Where("sid = ?", sid).Limit(1).Find(&rows).Error; err != nil {
+		return models.Account{}, err
+	}
+	if len(rows) == 0 {
+		return models.Account{}, ErrNotFound
+	}
+	return rows[0].model(), nil
+}
+
+// AuthTokenHash returns the stored hash of an account's auth token, or ErrNotFound.
+func (s *Store) AuthTokenHash(ctx context.Context, sid string) (string, error) {
+	var hashes []string
+	if err := s.db.WithContext(ctx).Model(&accountRow{}).Where("sid = ?", sid).Limit(1).Pluck("auth_token_hash", &hashes).Error; err != nil {
+		return "", err
+	}
+	if len(hashes) == 0 {
+		return "", ErrNotFound
+	}
+	return hashes[0], nil
+}
+
+// SetAuthTokenHash replaces an account's auth token, or returns ErrNotFound.
+func (s *Store) SetAuthTokenHash(ctx context.Context, sid, hash string) error {
+	res := s.db.WithContext(ctx).Model(&accountRow{}).Where("sid = ?", sid).Update("auth_token_hash", hash)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Descendants returns the account and all of its sub-accounts, at any depth.
+func (s *Store) Descendants(ctx context.Context, sid string) ([]string, error) {
+	var sids []string
+	err := s.db.WithContext(ctx).Raw(`
+		WITH RECURSIVE tree(sid) AS (
+			SELECT sid FROM accounts WHERE sid = ?
+			UNION ALL
+			SELECT a.sid FROM accounts a JOIN tree t ON a.parent_sid = t.sid
+		)
+		SELECT sid FROM tree ORDER BY sid`, sid).Scan(&sids).Error
+	return sids, err
+}
+
+// Lineage returns the account followed by its parent, grandparent and so on up
+// to the top-level account; ErrNotFound when the account does not exist.
+func (s *Store) Lineage(ctx context.Context, sid string) ([]string, error) {
+	var rows []struct {
+		Sid   string
+		Depth int
+	}
+	err := s.db.WithContext(ctx).Raw(`
+		WITH RECURSIVE up(sid, parent_sid, depth) AS (
+			SELECT sid, parent_sid, 0 FROM accounts WHERE sid = ?
+			UNION ALL
+			SELECT a.sid, a.parent_sid, u.depth + 1 FROM accounts a JOIN up u ON a.sid = u.parent_sid
+		)
+		SELECT sid, depth FROM up ORDER BY depth`, sid).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, ErrNotFound
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.Sid
+	}
+	return out, nil
+}
+
+// accountCurrencies returns the currency of each named account that exists.
+func accountCurrencies(tx *gorm.DB, sids []string) (map[string]string, error) {
+	out := make(map[string]string, len(sids))
+	for start := 0; start < len(sids); start += maxParams {
+		end := min(start+maxParams, len(sids))
+		var rows []accountRow
+		if err := tx.Select("sid", "currency").Where("sid IN ?", sids[start:end]).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.Sid] = r.Currency
+		}
+	}
+	return out, nil
+}
+
+// HasAccounts reports whether any account exists.
+func (s *Store) HasAccounts(ctx context.Context) (bool, error) {
+	var sids []string
+	err := s.db.WithContext(ctx).Model(&accountRow{}).Limit(1).Pluck("sid", &sids).Error
+	return len(sids) > 0, err
+}

@@ -1,0 +1,321 @@
+package repo
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/evovoice/billing/models"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+)
+
+// maxParams keeps every statement well under both databases' bind limits.
+const maxParams = 8_000
+
+// eventKey is the ledger's idempotency key.
+type eventKey struct{ account, id string }
+
+// RecordUsageEvents stores a batch of validated events and updates the rollups
+// in one transaction. The batch is all or nothing: an unknown account, a wrong
+// currency or an id reused with other content (in the batch or in the ledger)
+// rejects it whole, with every bad event named by index. Events already in the
+// ledger with the same content are reported as duplicates and change nothing.
+func (s *Store) RecordUsageEvents(ctx context.Context, events []models.UsageEvent) (models.IngestResult, error) {
+	if len(events) > models.MaxBatchEvents {
+		return models.IngestResult{}, fmt.Errorf("a batch holds at most %d events", models.MaxBatchEvents)
+	}
+	unique, batchDups, err := dedupeBatch(events)
+	if err != nil {
+		return models.IngestResult{}, err
+	}
+	var res models.IngestResult
+	err = s.retry(ctx, func() error {
+		inserted, dups, err := s.ingest(ctx, events, unique)
+		res = models.IngestResult{Accepted: inserted, Duplicates: append(slices.Clone(batchDups), dups...)}
+		return err
+	})
+	if err != nil {
+		return models.IngestResult{}, err
+	}
+	slices.Sort(res.Duplicates)
+	return res, nil
+}
+
+// dedupeBatch finds ids repeated inside the batch: a repeat with the same
+// content is a duplicate, with other content an error. It returns the indexes
+// of the first occurrences, sorted by key so that concurrent batches take
+// their locks in one order, and the indexes of the repeats.
+func dedupeBatch(events []models.UsageEvent) (unique, dups []int, err error) {
+	first := make(map[eventKey]int, len(events))
+	var bad models.ValidationError
+	unique = make([]int, 0, len(events))
+	for i, e := range events {
+		k := eventKey{e.AccountSid, e.ID}
+		j, seen := first[k]
+		switch {
+		case !seen:
+			first[k] = i
+			unique = append(unique, i)
+		case events[j].SameContent(e):
+			dups = append(dups, i)
+		default:
+			bad.Add(fmt.Sprintf("events[%d].id", i), models.CodeConflict,
+				fmt.Sprintf("events[%d] repeats the id %q of events[%d] with other content", i, e.ID, j))
+		}
+	}
+	if err := bad.Err(); err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(unique, func(a, b int) int {
+		return cmp.Or(strings.Compare(events[a].AccountSid, events[b].AccountSid), strings.Compare(events[a].ID, events[b].ID))
+	})
+	return unique, dups, nil
+}
+
+// ingest runs one attempt of the transaction.
+func (s *Store) ingest(ctx context.Context, events []models.UsageEvent, unique []int) (inserted int, dups []int, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := checkAccounts(tx, events, unique); err != nil {
+			return err
+		}
+		stored, err := insertEvents(tx, events, unique)
+		if err != nil {
+			return err
+		}
+		var fresh []int
+		var existing []int
+		for _, i := range unique {
+			if stored[eventKey{events[i].AccountSid, events[i].ID}] {
+				fresh = append(fresh, i)
+			} else {
+				existing = append(existing, i)
+			}
+		}
+		if dups, err = compareExisting(tx, events, existing); err != nil {
+			return err
+		}
+		inserted = len(fresh)
+		return s.applyRollups(tx, events, fresh)
+	})
+	return inserted, dups, err
+}
+
+// checkAccounts rejects events of unknown accounts or in another currency.
+func checkAccounts(tx *gorm.DB, events []models.UsageEvent, unique []int) error {
+	seen := map[string]bool{}
+	var sids []string
+	for _, i := range unique {
+		if sid := events[i].AccountSid; !seen[sid] {
+			seen[sid] = true
+			sids = append(sids, sid)
+		}
+	}
+	currencies, err := accountCurrencies(tx, sids)
+	if err != nil {
+		return err
+	}
+	var bad models.ValidationError
+	for i, e := range events {
+		cur, ok := currencies[e.AccountSid]
+		switch {
+		case !ok:
+			bad.Add(fmt.Sprintf("events[%d].accountSid", i), models.CodeNotFound,
+				fmt.Sprintf("events[%d].accountSid: account %s does not exist", i, e.AccountSid))
+		case e.Currency != "" && e.Currency != cur:
+			bad.Add(fmt.Sprintf("events[%d].currency", i), models.CodeInvalid,
+				fmt.Sprintf("events[%d].currency is %s but account %s is billed in %s", i, e.Currency, e.AccountSid, cur))
+		}
+	}
+	return bad.Err()
+}
+
+const eventColumns = 9
+
+// insertEvents adds the events the ledger does not hold yet and returns the
+// keys it stored. A concurrent transaction holding the same key makes this one
+// wait for it, then skip the row: the ledger stores each key exactly once.
+func insertEvents(tx *gorm.DB, events []models.UsageEvent, unique []int) (map[eventKey]bool, error) {
+	stored := make(map[eventKey]bool, len(unique))
+	now := time.Now().UTC()
+	for start := 0; start < len(unique); start += maxParams / eventColumns {
+		chunk := unique[start:min(start+maxParams/eventColumns, len(unique))]
+		var sql strings.Builder
+		sql.WriteString("INSERT INTO usage_events (account_sid, event_id, category, occurred_at, day, count, usage_micros, price_micros, ingested_at) VALUES ")
+		args := make([]any, 0, len(chunk)*eventColumns)
+		for n, i := range chunk {
+			if n > 0 {
+				sql.WriteByte(',')
+			}
+			sql.WriteString("(?,?,?,?,?,?,?,?,?)")
+			e := events[i]
+			args = append(args, e.AccountSid, e.ID, e.Category, e.OccurredAt, e.Day(), e.Count, int64(e.Usage), int64(e.Price), now)
+		}
+		sql.WriteString(" ON CONFLICT (account_sid, event_id) DO NOTHING RETURNING account_sid, event_id")
+		var keys []struct{ AccountSid, EventID string }
+		if err := tx.Raw(sql.String(), args...).Scan(&keys).Error; err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			stored[eventKey{k.AccountSid, k.EventID}] = true
+		}
+	}
+	return stored, nil
+}
+
+// storedEvent is a ledger row read back to compare with a resent event.
+type storedEvent struct {
+	AccountSid  string
+	EventID     string
+	Category    string
+	OccurredAt  time.Time
+	Count       int64
+	UsageMicros int64
+	PriceMicros int64
+}
+
+// compareExisting sorts events the ledger already holds into duplicates (same
+// content) and conflicts (other content), which reject the batch.
+func compareExisting(tx *gorm.DB, events []models.UsageEvent, existing []int) ([]int, error) {
+	if len(existing) == 0 {
+		return nil, nil
+	}
+	ledger := make(map[eventKey]models.UsageEvent, len(existing))
+	for start := 0; start < len(existing); start += maxParams / 2 {
+		chunk := existing[start:min(start+maxParams/2, len(existing))]
+		var sql strings.Builder
+		sql.WriteString("SELECT account_sid, event_id, category, occurred_at, count, usage_micros, price_micros FROM usage_events WHERE (account_sid, event_id) IN (")
+		args := make([]any, 0, 2*len(chunk))
+		for n, i := range chunk {
+			if n > 0 {
+				sql.WriteByte(',')
+			}
+			sql.WriteString("(?,?)")
+			args = append(args, events[i].AccountSid, events[i].ID)
+		}
+		sql.WriteByte(')')
+		var rows []storedEvent
+		if err := tx.Raw(sql.String(), args...).Scan(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			ledger[eventKey{r.AccountSid, r.EventID}] = models.UsageEvent{
+				ID: r.EventID, AccountSid: r.AccountSid, Category: r.Category, OccurredAt: r.OccurredAt.UTC(),
+				Count: r.Count, Usage: models.Micros(r.UsageMicros), Price: models.Micros(r.PriceMicros),
+			}
+		}
+	}
+	var dups []int
+	var bad models.ConflictError
+	for _, i := range existing {
+		e := events[i]
+		old, ok := ledger[eventKey{e.AccountSid, e.ID}]
+		if !ok {
+			// Inserted and gone again in between: impossible, events are never deleted.
+			return nil, fmt.Errorf("event %q of %s vanished during ingestion", e.ID, e.AccountSid)
+		}
+		if old.SameContent(e) {
+			dups = append(dups, i)
+			continue
+		}
+		bad.Add(fmt.Sprintf("events[%d].id", i), models.CodeConflict,
+			fmt.Sprintf("events[%d]: id %q was already recorded for %s with other content", i, e.ID, e.AccountSid))
+	}
+	if len(bad.Errors) > 0 {
+		return nil, &bad
+	}
+	return dups, nil
+}
+
+// rollupKey addresses one rollup row.
+type rollupKey struct {
+	account  string
+	period   models.Date
+	category string
+}
+
+// applyRollups adds the newly stored events to the daily and monthly rollups,
+// in key order so that concurrent batches lock rows in one order.
+func (s *Store) applyRollups(tx *gorm.DB, events []models.UsageEvent, fresh []int) error {
+	daily := map[rollupKey]models.Sums{}
+	monthly := map[rollupKey]models.Sums{}
+	for _, i := range fresh {
+		e := events[i]
+		add := models.Sums{Count: e.Count, Usage: e.Usage, Price: e.Price}
+		day := e.Day()
+		d := daily[rollupKey{e.AccountSid, day, e.Category}]
+		d.Add(add)
+		daily[rollupKey{e.AccountSid, day, e.Category}] = d
+		m := monthly[rollupKey{e.AccountSid, day.MonthStart(), e.Category}]
+		m.Add(add)
+		monthly[rollupKey{e.AccountSid, day.MonthStart(), e.Category}] = m
+	}
+	if err := upsertRollups(tx, "usage_daily", "day", daily); err != nil {
+		return err
+	}
+	return upsertRollups(tx, "usage_monthly", "month", monthly)
+}
+
+const rollupColumns = 6
+
+func upsertRollups(tx *gorm.DB, table, periodColumn string, sums map[rollupKey]models.Sums) error {
+	keys := make([]rollupKey, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b rollupKey) int {
+		return cmp.Or(strings.Compare(a.account, b.account), cmp.Compare(a.period, b.period), strings.Compare(a.category, b.category))
+	})
+	for start := 0; start < len(keys); start += maxParams / rollupColumns {
+		chunk := keys[start:min(start+maxParams/rollupColumns, len(keys))]
+		var sql strings.Builder
+		fmt.Fprintf(&sql, "INSERT INTO %s (account_sid, %s, category, count, usage_micros, price_micros) VALUES ", table, periodColumn)
+		args := make([]any, 0, len(chunk)*rollupColumns)
+		for n, k := range chunk {
+			if n > 0 {
+				sql.WriteByte(',')
+			}
+			sql.WriteString("(?,?,?,?,?,?)")
+			v := sums[k]
+			args = append(args, k.account, k.period, k.category, v.Count, int64(v.Usage), int64(v.Price))
+		}
+		fmt.Fprintf(&sql, ` ON CONFLICT (account_sid, %[2]s, category) DO UPDATE SET
+			count = %[1]s.count + excluded.count,
+			usage_micros = %[1]s.usage_micros + excluded.usage_micros,
+			price_micros = %[1]s.price_micros + excluded.price_micros`, table, periodColumn)
+		if err := tx.Exec(sql.String(), args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retry runs a transaction again when the database aborted it for a reason
+// that a second attempt cures (a deadlock, a serialization failure).
+func (s *Store) retry(ctx context.Context, attempt func() error) error {
+	var err error
+	for n := 0; n < 5; n++ {
+		if err = attempt(); err == nil || !transient(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(n+1) * 20 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// transient recognises errors that retrying the whole transaction cures.
+func transient(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "40P01" || pg.Code == "40001" // deadlock, serialization failure
+	}
+	return strings.Contains(err.Error(), "database is locked") // SQLite, past busy_timeout
+}

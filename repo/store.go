@@ -1,0 +1,181 @@
+// Package repo is the service's storage: one Store over PostgreSQL or an
+// embedded SQLite file, the versioned migrations for both, and every query.
+package repo
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/evovoice/billing/models"
+	"github.com/glebarez/sqlite"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the database behind a Store.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// DefaultSQLitePath is where the embedded database lives unless told otherwise.
+const DefaultSQLitePath = "data/billing.db"
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is the one type that talks to the database.
+type Store struct {
+	db      *gorm.DB
+	sqlDB   *sql.DB
+	dialect Dialect
+}
+
+// DialectOf tells which database a URL names: postgres:// and postgresql://
+// URLs are PostgreSQL, anything else is a path (or file: URI) of a SQLite file.
+func DialectOf(url string) Dialect {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return Postgres
+	}
+	return SQLite
+}
+
+// Open connects to the database the URL names. It does not migrate.
+func Open(url string) (*Store, error) {
+	if url == "" {
+		url = DefaultSQLitePath
+	}
+	cfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+	var (
+		db  *gorm.DB
+		err error
+	)
+	d := DialectOf(url)
+	switch d {
+	case Postgres:
+		db, err = gorm.Open(postgres.Open(url), cfg)
+	default:
+		var dsn string
+		if dsn, err = sqliteDSN(url); err == nil {
+			db, err = gorm.Open(sqlite.Open(dsn), cfg)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", d, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	if d == Postgres {
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(32)
+	} else {
+		// One writer at a time is all SQLite allows; WAL lets readers go on.
+		sqlDB.SetMaxOpenConns(8)
+		sqlDB.SetMaxIdleConns(8)
+	}
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	return &Store{db: db, sqlDB: sqlDB, dialect: d}, nil
+}
+
+// sqliteDSN turns a path into a DSN with the pragmas the service relies on,
+// creating the folder the file lives in.
+func sqliteDSN(path string) (string, error) {
+	file := strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(file, '?'); i >= 0 {
+		file = file[:i]
+	}
+	if file != ":memory:" && file != "" {
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			return "", err
+		}
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	if !strings.HasPrefix(path, "file:") {
+		path = "file:" + path
+	}
+	// Writers take the lock at BEGIN (no deadlock between two upgrading readers)
+	// and wait for each other instead of failing with SQLITE_BUSY.
+	return path + sep + "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate", nil
+}
+
+// Dialect tells which database the store runs on.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close releases the connections.
+func (s *Store) Close() error { return s.sqlDB.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx) }
+
+// DBStats reports the connection pool's state, for metrics.
+func (s *Store) DBStats() sql.DBStats { return s.sqlDB.Stats() }
+
+// Migrate applies every pending migration embedded in the binary.
+func (s *Store) Migrate(ctx context.Context) error {
+	p, err := s.migrator()
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) migrator() (*goose.Provider, error) {
+	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if s.dialect == Postgres {
+		dir, dialect = "migrations/postgres", goose.DialectPostgres
+		// Two processes starting at once must not both apply a migration.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(dialect, s.sqlDB, fsys, opts...)
+}
+
+// MigrationsHash identifies the schema, so tests can reuse a migrated template.
+func MigrationsHash() string {
+	h := sha256.New()
+	_ = fs.WalkDir(migrations, ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			data, _ := migrations.ReadFile(path)
+			fmt.Fprintf(h, "%s\x00%d\x00", path, len(data))
+			h.Write(data)
+		}
+		return nil
+	})
+	return fmt.Sprintf("%x", h.Sum(nil))[:16]
+}
+
+// ErrNotFound is returned when a named row does not exist.
+var ErrNotFound = models.ErrNotFound

@@ -1,0 +1,2 @@
+// Package web holds the admin dashboard's static files, embedded in the binary.
+package web

@@ -67,6 +67,9 @@ func (a *API) classify(c echo.Context, err error) *apiError {
 	case errors.Is(err, context.DeadlineExceeded):
 		a.logError(c, err)
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "The request took too long; try again"}
+	case a.store.Unavailable(err):
+		a.logError(c, err)
+		return errUnavailable
 	}
 	a.logError(c, err)
 	return &apiError{Status: http.StatusInternalServerError, Code: "InternalServerError", Message: "An internal error occurred; quote request id " + c.Response().Header().Get(echo.HeaderXRequestID)}
@@ -114,6 +117,9 @@ func (a *API) handleError(err error, c echo.Context) {
 	}
 	if e.Status == http.StatusUnauthorized {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="billing"`)
+	}
+	if e.Status == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", "1")
 	}
 	if err := writeJSON(c, e.Status, body); err != nil {
 		a.log.Warn("writing an error response failed", "err", err)

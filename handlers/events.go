@@ -31,6 +31,8 @@ func (a *API) recordUsageEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a.metrics.ingested.Add(float64(res.Accepted))
+	a.metrics.duplicates.Add(float64(len(res.Duplicates)))
 	out := RecordUsageEventsResponse{Accepted: res.Accepted, Duplicates: len(res.Duplicates), DuplicateIndexes: res.Duplicates}
 	if out.DuplicateIndexes == nil {
 		out.DuplicateIndexes = []int{}

@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"time"
@@ -25,6 +26,10 @@ type Store interface {
 	UsageByPeriod(ctx context.Context, q models.UsageQuery, g models.Granularity) (models.PeriodTotals, error)
 	RecordUsageEvents(ctx context.Context, events []models.UsageEvent) (models.IngestResult, error)
 	Ping(ctx context.Context) error
+	// Unavailable tells whether an error means the database is unreachable,
+	// which requests report as 503 "try again", not as an internal error.
+	Unavailable(err error) bool
+	DBStats() sql.DBStats
 }
 
 // Config wires the handlers to their collaborators.
@@ -35,6 +40,9 @@ type Config struct {
 	Now      func() time.Time // the clock behind "today"; time.Now when nil
 	// RequestTimeout bounds each request's database work.
 	RequestTimeout time.Duration
+	// Ready reports whether the database is migrated and the API may serve;
+	// until then API requests get 503. nil means ready from the start.
+	Ready func() bool
 }
 
 // API holds the handlers' shared state.
@@ -44,6 +52,8 @@ type API struct {
 	scope    *auth.Scope
 	log      *slog.Logger
 	now      func() time.Time
+	ready    func() bool
+	metrics  *metrics
 }
 
 // Limits on request bodies: ingestion batches are large, nothing else is.
@@ -61,7 +71,10 @@ func New(cfg Config) *echo.Echo {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = 30 * time.Second
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = func() bool { return true }
 	}
 	a := &API{
 		store:    cfg.Store,
@@ -69,6 +82,8 @@ func New(cfg Config) *echo.Echo {
 		scope:    auth.NewScope(cfg.Store, models.ErrNotFound),
 		log:      cfg.Logger,
 		now:      cfg.Now,
+		ready:    cfg.Ready,
+		metrics:  newMetrics(cfg.Store.DBStats),
 	}
 
 	e := echo.New()
@@ -77,6 +92,7 @@ func New(cfg Config) *echo.Echo {
 	e.HTTPErrorHandler = a.handleError
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(
+		a.metrics.middleware,
 		middleware.RequestID(),
 		a.accessLog,
 		middleware.Recover(),
@@ -85,14 +101,37 @@ func New(cfg Config) *echo.Echo {
 
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
+	// Counts and timings by route only: no token needed, no account data.
+	e.GET("/metrics", a.metrics.handler())
 
 	e.GET("/billing/usage", a.listUsageRecords,
 		middleware.BodyLimit(defaultBodyLimit),
+		a.requireReady,
 		a.verifier.RequireBearer(auth.RoleSystemAdministrator, auth.RoleManager))
 	e.POST("/billing/usage/events", a.recordUsageEvents,
 		middleware.BodyLimit(eventsBodyLimit),
+		a.requireReady,
 		a.verifier.RequireBearer(auth.RoleSystemAdministrator))
 	return e
+}
+
+// DefaultRequestTimeout bounds a request, its database calls included.
+const DefaultRequestTimeout = 10 * time.Second
+
+// errUnavailable is what API requests get while the database is down or not
+// yet migrated.
+var errUnavailable = &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
+	Message: "The usage database is not available at the moment; try again in a few seconds"}
+
+// requireReady answers 503 until the database has been reached and migrated,
+// so that a service started before its database says so clearly.
+func (a *API) requireReady(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !a.ready() {
+			return errUnavailable
+		}
+		return next(c)
+	}
 }
 
 // today is the current UTC calendar day by the injected clock.
@@ -137,6 +176,9 @@ func (a *API) healthz(c echo.Context) error {
 }
 
 func (a *API) readyz(c echo.Context) error {
+	if !a.ready() {
+		return writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": "starting: the database has not been reached and migrated yet"})
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if err := a.store.Ping(ctx); err != nil {

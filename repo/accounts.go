@@ -133,12 +133,13 @@ func (s *Store) Lineage(ctx context.Context, sid string) ([]string, error) {
 }
 
 // accountCurrencies returns the currency of each named account that exists.
-func accountCurrencies(tx *gorm.DB, sids []string) (map[string]string, error) {
+func (s *Store) accountCurrencies(tx *gorm.DB, sids []string) (map[string]string, error) {
 	out := make(map[string]string, len(sids))
 	for start := 0; start < len(sids); start += maxParams {
 		end := min(start+maxParams, len(sids))
 		var rows []accountRow
-		if err := tx.Select("sid", "currency").Where("sid IN ?", sids[start:end]).Find(&rows).Error; err != nil {
+		cond, arg := s.anyOf("sid", sids[start:end])
+		if err := tx.Select("sid", "currency").Where(cond, arg).Find(&rows).Error; err != nil {
 			return nil, err
 		}
 		for _, r := range rows {

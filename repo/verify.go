@@ -3,6 +3,8 @@ package repo
 import (
 	"context"
 	"fmt"
+
+	"github.com/evovoice/billing/models"
 )
 
 // RollupMismatch is a rollup row that differs from a recount of the ledger.
@@ -66,4 +68,16 @@ func (s *Store) CheckRollups(ctx context.Context, limit int) ([]RollupMismatch, 
 		}
 	}
 	return out, nil
+}
+
+// LedgerTotals counts the ledger's events whose id starts with prefix and
+// sums them, so that a load test can compare what was stored with what it
+// sent. It scans the whole ledger: a check, not a query for the service.
+func (s *Store) LedgerTotals(ctx context.Context, prefix string) (events int64, sums models.Sums, err error) {
+	var r struct{ N, Count, Usage, Price int64 }
+	err = s.db.WithContext(ctx).Raw(`
+		SELECT COUNT(*) AS n, CAST(COALESCE(SUM(count), 0) AS BIGINT) AS count,
+		       CAST(COALESCE(SUM(usage_micros), 0) AS BIGINT) AS usage, CAST(COALESCE(SUM(price_micros), 0) AS BIGINT) AS price
+		FROM usage_events WHERE substr(event_id, 1, ?) = ?`, len(prefix), prefix).Scan(&r).Error
+	return r.N, models.Sums{Count: r.Count, Usage: models.Micros(r.Usage), Price: models.Micros(r.Price)}, err
 }

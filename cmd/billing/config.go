@@ -33,6 +33,9 @@ var environment = []envVar{
 	{"BILLING_JWT_PRIVATE_KEY", "PEM private key, or its path, for `billing token` with RS256/ES256"},
 	{"BILLING_JWT_ISSUER", "required iss claim (checked when set; written by `billing token`)"},
 	{"BILLING_JWT_AUDIENCE", "required aud claim (checked when set; written by `billing token`)"},
+	{"BILLING_PPROF_ADDR", "loopback address for Go profiles, off when empty (--pprof)"},
+	{"BILLING_BENCH_URL", "service URL for bench query and bench ingest (--url)"},
+	{"BILLING_BENCH_TOKEN", "SystemAdministrator bearer token for bench query and bench ingest (--token)"},
 	{"BILLING_LOG_FORMAT", "text (default) or json"},
 	{"BILLING_LOG_LEVEL", "debug, info (default), warn or error"},
 }

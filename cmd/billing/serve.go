@@ -5,15 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/repo"
 )
 
 // signalContext is cancelled by SIGINT or SIGTERM.
@@ -26,10 +30,15 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	addr := f.str("addr", "BILLING_ADDR", "127.0.0.1:8080", "address to listen on")
 	db := f.db()
 	demo := f.boolean("demo", "BILLING_DEMO", "seed demo data into an empty database and print ready-to-use tokens")
+	pprofAddr := f.str("pprof", "BILLING_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060")
+	timeout := f.Duration("request-timeout", handlers.DefaultRequestTimeout, "deadline of each request, its database calls included")
 	if err := parse(f, args); err != nil {
 		return err
 	}
 	log := newLogger(os.Stderr)
+	if *timeout <= 0 {
+		return errors.New("serve: --request-timeout must be positive")
+	}
 
 	jwtCfg, err := jwtConfig(*db.dataDir, *demo)
 	if err != nil {
@@ -39,7 +48,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := db.open(ctx)
+	store, err := repo.Open(db.databaseURL())
 	if err != nil {
 		return err
 	}
@@ -51,19 +60,45 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	}
 	baseURL := "http://" + ln.Addr().String()
 
+	var ready atomic.Bool
 	if *demo {
+		// Demo data needs the database now; the demo runs on a local file.
+		if err := migrateUntilDone(ctx, store, log); err != nil {
+			ln.Close()
+			return err
+		}
+		ready.Store(true)
 		signer, err := auth.NewSigner(jwtCfg, nil)
 		if err != nil {
+			ln.Close()
 			return err
 		}
 		if err := seedDemo(ctx, store, signer, baseURL, out); err != nil {
 			ln.Close()
 			return fmt.Errorf("demo data: %w", err)
 		}
+	} else {
+		// Serve at once: until the database is reached and migrated, readyz
+		// and the API say 503.
+		go func() {
+			if migrateUntilDone(ctx, store, log) == nil {
+				ready.Store(true)
+				log.Info("database ready", "database", store.Dialect())
+			}
+		}()
+	}
+	if *pprofAddr != "" {
+		stop, err := servePprof(*pprofAddr, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
 	}
 
 	srv := &http.Server{
-		Handler:           handlers.New(handlers.Config{Store: store, Verifier: verifier, Logger: log}),
+		Handler: handlers.New(handlers.Config{Store: store, Verifier: verifier, Logger: log,
+			RequestTimeout: *timeout, Ready: ready.Load}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -90,4 +125,61 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// migrateUntilDone applies the migrations, retrying with backoff while the
+// database cannot be reached, until it succeeds or ctx ends.
+func migrateUntilDone(ctx context.Context, store *repo.Store, log *slog.Logger) error {
+	wait := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := store.Migrate(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			log.Warn("database not ready; retrying", "attempt", attempt, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// servePprof serves the Go profiler on a loopback address of its own, apart
+// from the API: profiles reveal internals and cost CPU, so they are never on
+// the public listener.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("--pprof %q: the profiler listens on a loopback address only (127.0.0.1, ::1, localhost)", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof listener stopped", "err", err)
+		}
+	}()
+	log.Info("profiler listening", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { srv.Close() }, nil
 }

@@ -88,7 +88,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		}()
 	}
 	if *pprofAddr != "" {
-		stop, err := servePprof(*pprofAddr, log)
+		_, stop, err := servePprof(*pprofAddr, log)
 		if err != nil {
 			ln.Close()
 			return err
@@ -156,17 +156,17 @@ func migrateUntilDone(ctx context.Context, store *repo.Store, log *slog.Logger) 
 // servePprof serves the Go profiler on a loopback address of its own, apart
 // from the API: profiles reveal internals and cost CPU, so they are never on
 // the public listener.
-func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+func servePprof(addr string, log *slog.Logger) (url string, stop func(), err error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("--pprof %q: %w", addr, err)
+		return "", nil, fmt.Errorf("--pprof %q: %w", addr, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("--pprof %q: the profiler listens on a loopback address only (127.0.0.1, ::1, localhost)", addr)
+		return "", nil, fmt.Errorf("--pprof %q: the profiler listens on a loopback address only (127.0.0.1, ::1, localhost)", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -180,6 +180,7 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 			log.Error("pprof listener stopped", "err", err)
 		}
 	}()
-	log.Info("profiler listening", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
-	return func() { srv.Close() }, nil
+	url = "http://" + ln.Addr().String() + "/debug/pprof/"
+	log.Info("profiler listening", "url", url)
+	return url, func() { srv.Close() }, nil
 }

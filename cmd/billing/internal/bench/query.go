@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -170,8 +171,8 @@ func ParseMix(spec string, templates []string) ([]Request, error) {
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("template %q: the weight must be a whole number ≥ 1", t)
 		}
-		if seen[parts[0]] {
-			return nil, fmt.Errorf("%q appears twice in the mix", parts[0])
+		if seen[parts[0]] || slices.ContainsFunc(Presets, func(r Request) bool { return r.Name == parts[0] }) {
+			return nil, fmt.Errorf("template %q: %q is already a request of the mix or a preset", t, parts[0])
 		}
 		seen[parts[0]] = true
 		if _, err := expand(parts[2], Params{Account: Account{Account: models.Account{Sid: "AC0"}}, Category: "calls"}); err != nil {

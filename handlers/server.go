@@ -20,6 +20,7 @@ import (
 type Store interface {
 	auth.Lineages
 	Account(ctx context.Context, sid string) (models.Account, error)
+	AccountOverview(ctx context.Context, sid string) (models.AccountOverview, error)
 	Descendants(ctx context.Context, sid string) ([]string, error)
 	FirstUsageDay(ctx context.Context, accounts []string) (models.Date, bool, error)
 	UsageTotals(ctx context.Context, q models.UsageQuery) (models.Totals, error)

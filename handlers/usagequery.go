@@ -14,6 +14,10 @@ type usageQuery struct {
 	start, end         *models.Date     // as requested; nil takes the default
 	category           *models.Category // nil lists every category
 	granularity        models.Granularity
+	// The account's own first usage day when the caller already read it
+	// (firstUsageKnown; nil: no usage), to spare a query.
+	firstUsage      *models.Date
+	firstUsageKnown bool
 }
 
 // usageAnswer is the records of a usage query and the range they cover.
@@ -42,9 +46,16 @@ func (a *API) runUsageQuery(ctx context.Context, q usageQuery) (usageAnswer, err
 		period.Start = *q.start
 	} else {
 		period.Start = models.DateOf(q.account.CreatedAt)
-		first, ok, err := a.store.FirstUsageDay(ctx, accounts)
-		if err != nil {
-			return usageAnswer{}, err
+		first, ok := models.Date(0), false
+		if q.firstUsageKnown && !q.includeSubaccounts {
+			if ok = q.firstUsage != nil; ok {
+				first = *q.firstUsage
+			}
+		} else {
+			var err error
+			if first, ok, err = a.store.FirstUsageDay(ctx, accounts); err != nil {
+				return usageAnswer{}, err
+			}
 		}
 		if ok && first < period.Start {
 			period.Start = first

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -225,15 +226,41 @@ func MigrationsHash() string {
 	return fmt.Sprintf("%x", h.Sum(nil))[:16]
 }
 
-// anyOf is a condition that column equals one of values, and its argument:
-// on Postgres "= ANY(?)" with one array parameter, so that the statement's
-// text, and so its prepared plan, does not depend on the number of values;
-// on SQLite "IN (?,…)".
-func (s *Store) anyOf(column string, values []string) (string, any) {
+// anyOf is a condition that column equals one of values, and its
+// arguments: on Postgres "= ANY(?)" with one array parameter, so that the
+// statement's text, and so its prepared plan, does not depend on the number
+// of values; on SQLite "IN (?,…)".
+func (s *Store) anyOf(column string, values []string) (string, []any) {
 	if s.dialect == Postgres {
-		return column + " = ANY(?)", array(values)
+		return column + " = ANY(?)", []any{array(values)}
 	}
-	return column + " IN ?", values
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	return column + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(values)), ",") + ")", args
+}
+
+// query runs a read written with ? placeholders straight through
+// database/sql, numbering the placeholders for Postgres: the hot read path
+// skips GORM's statement building and reflective scanning.
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s.dialect == Postgres {
+		var b strings.Builder
+		b.Grow(len(q) + 16)
+		n := 0
+		for i := 0; i < len(q); i++ {
+			if q[i] == '?' {
+				n++
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(n))
+				continue
+			}
+			b.WriteByte(q[i])
+		}
+		q = b.String()
+	}
+	return s.sqlDB.QueryContext(ctx, q, args...)
 }
 
 // array passes a slice to Postgres as one array parameter (GORM would

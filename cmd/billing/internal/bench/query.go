@@ -63,28 +63,21 @@ func allTime(ctx context.Context, s *repo.Store, p Params) error {
 }
 
 // serviceReads issues what the service reads for a request, in its order,
-// through the same store methods: the caller's scope (the account's
-// lineage), the account, its first usage day when the range starts there,
-// its sub-accounts when they are included, then the answer.
+// through the same store methods: the account overview (account, lineage
+// for the scope check, first usage day) in one statement; with sub-accounts,
+// their list and, for a default start, their first usage day; then the answer.
 func serviceReads(ctx context.Context, s *repo.Store, r Request, p Params) error {
-	if _, err := s.Lineage(ctx, p.Account.Sid); err != nil {
-		return err
-	}
-	if _, err := s.Account(ctx, p.Account.Sid); err != nil {
+	if _, err := s.AccountOverview(ctx, p.Account.Sid); err != nil {
 		return err
 	}
 	if r.Subaccounts {
 		if _, err := s.Descendants(ctx, p.Account.Sid); err != nil {
 			return err
 		}
-	}
-	if r.DefaultStart {
-		accounts := []string{p.Account.Sid}
-		if r.Subaccounts {
-			accounts = p.Account.Descendants
-		}
-		if _, _, err := s.FirstUsageDay(ctx, accounts); err != nil {
-			return err
+		if r.DefaultStart {
+			if _, _, err := s.FirstUsageDay(ctx, p.Account.Descendants); err != nil {
+				return err
+			}
 		}
 	}
 	return r.Answer(ctx, s, p)

@@ -107,8 +107,12 @@ func Open(url string) (*Store, error) {
 		return nil, err
 	}
 	if d == Postgres {
-		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(32)
+		// A few connections per database core: more do not run more queries
+		// at once, they queue inside Postgres as competing processes (on two
+		// cores, 32 connections gave 13% less throughput and twice the p99
+		// of 8). Requests beyond the pool wait in Go, which is cheaper.
+		sqlDB.SetMaxOpenConns(DefaultPostgresConns)
+		sqlDB.SetMaxIdleConns(DefaultPostgresConns)
 	} else {
 		// One writer at a time is all SQLite allows; WAL lets readers go on.
 		sqlDB.SetMaxOpenConns(8)
@@ -140,6 +144,16 @@ func sqliteDSN(path string) (string, error) {
 	// Writers take the lock at BEGIN (no deadlock between two upgrading readers)
 	// and wait for each other instead of failing with SQLITE_BUSY.
 	return path + sep + "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate", nil
+}
+
+// DefaultPostgresConns is the connection pool's size on Postgres unless
+// SetMaxConns says otherwise.
+const DefaultPostgresConns = 8
+
+// SetMaxConns caps the connections the store opens (and keeps idle).
+func (s *Store) SetMaxConns(n int) {
+	s.sqlDB.SetMaxOpenConns(n)
+	s.sqlDB.SetMaxIdleConns(n)
 }
 
 // Dialect tells which database the store runs on.

@@ -33,6 +33,7 @@ func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 	f.Var(&templates, "template", "extra request name:weight:/path?query with {account}, {category}, {today}, {today-N}, {month-N}, {monthend-N} (repeatable)")
 	baseline := f.String("baseline", "", "also read straight from the database (--db): sql (the reads the service makes), answer (only each answer's usage read), or sql,answer")
 	dbURL := f.String("db", os.Getenv("BILLING_DATABASE_URL"), "database for --baseline")
+	conns := f.str("db-conns", "BILLING_DB_CONNS", "", "the baselines' connection pool: leave it as the service's (default: the store's default)")
 	rounds := f.Int("rounds", 1, "repeat baseline and HTTP runs in turn this many times; medians are compared (shared machines drift)")
 	jsonOut := f.String("json", "", "write every run's results to this file as JSON")
 	ds := f.dataset()
@@ -60,7 +61,7 @@ func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 		if *dbURL == "" {
 			return errors.New("--baseline needs --db")
 		}
-		store, err := repo.Open(*dbURL)
+		store, err := openStore(*dbURL, *conns)
 		if err != nil {
 			return err
 		}
@@ -142,7 +143,7 @@ func runBenchIngest(ctx context.Context, args []string, out io.Writer) error {
 	batch := f.Int("batch", 1000, "events per POST, re-sent duplicates included (at most 10,000)")
 	senders := f.Int("senders", 4, "concurrent senders")
 	dups := f.Float64("duplicates", 0.05, "share of each batch that re-sends events of the sender's previous batch")
-	eventDays := f.Int("event-days", 30, "events fall on this many days up to today")
+	eventDays := f.Int("event-days", 1, "events fall on this many days up to today (1: as they happen; more touches more rollup rows)")
 	retry := f.Bool("retry", false, "re-send a batch answered 503 or cut off until it is acknowledged")
 	dbURL := f.String("db", os.Getenv("BILLING_DATABASE_URL"), "database to verify afterwards (ledger totals and every rollup row)")
 	baseline := f.String("baseline", "", "copy: also time a bare COPY of the same events into an unindexed table (--db, PostgreSQL)")

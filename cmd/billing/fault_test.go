@@ -105,8 +105,8 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) t
 	return time.Since(start)
 }
 
-// openStore connects to the private server and migrates.
-func openStore(t *testing.T, url string) *repo.Store {
+// openMigrated connects to the private server and migrates.
+func openMigrated(t *testing.T, url string) *repo.Store {
 	t.Helper()
 	store, err := repo.Open(url)
 	if err != nil {
@@ -144,7 +144,7 @@ func TestServiceStartsWithoutDatabase(t *testing.T) {
 
 	// The service migrated the database by itself: an account made directly
 	// in it is served.
-	store := openStore(t, pg.URL())
+	store := openMigrated(t, pg.URL())
 	if err := store.CreateAccount(context.Background(), models.Account{Sid: sid, Name: "late", Currency: "usd", CreatedAt: time.Now()}, "h"); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestPostgresRestartDuringReadLoad(t *testing.T) {
 	pg := repotest.NewPrivatePostgres(t)
 	pg.Start()
 	d := bench.Dataset{Seed: 11, Accounts: 30, Days: 100, End: models.DateOf(time.Now())}
-	if _, err := bench.Seed(context.Background(), openStore(t, pg.URL()), d); err != nil {
+	if _, err := bench.Seed(context.Background(), openMigrated(t, pg.URL()), d); err != nil {
 		t.Fatal(err)
 	}
 	svc := startService(t, pg.URL())
@@ -220,7 +220,7 @@ func TestPostgresCrashDuringIngestion(t *testing.T) {
 	pg := repotest.NewPrivatePostgres(t)
 	pg.Start()
 	d := bench.Dataset{Seed: 12, Accounts: 60, Days: 30, End: models.DateOf(time.Now())}
-	store := openStore(t, pg.URL())
+	store := openMigrated(t, pg.URL())
 	if _, err := bench.Seed(context.Background(), store, d); err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := repo.Open(db.databaseURL())
+	store, err := db.openStore()
 	if err != nil {
 		return err
 	}

@@ -183,7 +183,7 @@ func runBenchIngest(ctx context.Context, args []string, out io.Writer) error {
 	rep, runErr := bench.RunIngest(ctx, cfg, store, *baseline == "copy", out)
 	fmt.Fprintf(out, "\n%d distinct events (%d posted, %d re-sent) in %d batches of %d from %d senders: %.1f s, %.0f events/s (load average %s before, %s after)\n",
 		rep.Events, rep.Sent, rep.ExpectedDuplicates, rep.Batches, rep.BatchSize, rep.Senders, rep.Seconds, rep.EventsPerSec, rep.LoadAvgBefore, rep.LoadAvgAfter)
-	fmt.Fprintf(out, "service reported %d accepted, %d duplicates; %d retries\n", rep.Accepted, rep.Duplicates, rep.Retries)
+	fmt.Fprintf(out, "service reported %d accepted, %d duplicates; %d retries; server RSS peak %.1f MB\n", rep.Accepted, rep.Duplicates, rep.Retries, float64(rep.ServerRSSMaxBytes)/(1<<20))
 	bench.PrintStats(out, rep.Latency, nil)
 	if rep.Copy != nil {
 		fmt.Fprintf(out, "bare COPY of the same %d events into an unindexed table: %.2f s, %.0f events/s (ingestion is %.1f%% of it)\n",

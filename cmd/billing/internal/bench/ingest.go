@@ -54,6 +54,7 @@ type IngestReport struct {
 	Duplicates         int         `json:"duplicates"`         // as the service reported
 	ExpectedDuplicates int         `json:"expectedDuplicates"` // re-sent on purpose
 	Retries            int         `json:"retries"`
+	ServerRSSMaxBytes  int64       `json:"serverRssMaxBytes,omitempty"` // sampled from /metrics
 	Latency            Stats       `json:"batchLatency"`
 	Expected           models.Sums `json:"-"`
 	LoadAvgBefore      string      `json:"loadAvgBefore"`
@@ -207,6 +208,8 @@ func RunIngest(ctx context.Context, cfg IngestConfig, store *repo.Store, copyBas
 	if progress != nil {
 		fmt.Fprintf(progress, "ingest: %d events in batches of %d (%.0f%% re-sent), %d senders…\n", cfg.Events, cfg.Batch, 100*cfg.Duplicates, cfg.Senders)
 	}
+	var rss rssSampler
+	stopRSS := rss.start(client, cfg.BaseURL+"/metrics")
 	rep.LoadAvgBefore = loadAvg()
 	var (
 		accepted, duplicates, retries, sent, batches atomic.Int64
@@ -241,6 +244,8 @@ func RunIngest(ctx context.Context, cfg IngestConfig, store *repo.Store, copyBas
 	}
 	wg.Wait()
 	elapsed := time.Since(begin)
+	stopRSS()
+	rep.ServerRSSMaxBytes = rss.max()
 	rep.LoadAvgAfter = loadAvg()
 	rep.Seconds = elapsed.Seconds()
 	rep.Sent, rep.Batches = int(sent.Load()), int(batches.Load())

@@ -39,7 +39,7 @@ func (a *API) recordUsageEvents(c echo.Context) error {
 }
 
 // decodeEventBatch reads {"events":[…]}; an event that is not a valid JSON
-// object is reported by index with the others.
+// object is reported by index with the batch's other problems.
 func decodeEventBatch(body io.Reader) ([]models.UsageEventInput, error) {
 	var batch struct {
 		Events []json.RawMessage `json:"events"`
@@ -52,14 +52,9 @@ func decodeEventBatch(body io.Reader) ([]models.UsageEventInput, error) {
 	if len(batch.Events) > models.MaxBatchEvents {
 		return nil, badRequest("events", models.CodeInvalid, fmt.Sprintf("a batch holds at most %d events, this one has %d", models.MaxBatchEvents, len(batch.Events)))
 	}
-	var errs models.ValidationError
 	inputs := make([]models.UsageEventInput, len(batch.Events))
 	for i, raw := range batch.Events {
-		in, err := models.DecodeUsageEvent(raw)
-		if err != nil {
-			errs.Add(fmt.Sprintf("events[%d]", i), models.CodeInvalid, fmt.Sprintf("events[%d]: %v", i, err))
-		}
-		inputs[i] = in
+		inputs[i] = models.DecodeUsageEvent(raw)
 	}
-	return inputs, errs.Err()
+	return inputs, nil
 }

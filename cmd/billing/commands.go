@@ -246,12 +246,7 @@ func readEvents(r io.Reader) ([]eventBatch, error) {
 		if text == "" {
 			continue
 		}
-		in, err := models.DecodeUsageEvent([]byte(text))
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("line %d: %v", n, err))
-			continue
-		}
-		inputs, lines = append(inputs, in), append(lines, n)
+		inputs, lines = append(inputs, models.DecodeUsageEvent([]byte(text))), append(lines, n)
 		if len(inputs) == ingestBatch {
 			flush()
 		}

@@ -100,4 +100,3 @@ func writeJSON(c echo.Context, status int, v any) error {
 	}
 	return writeBody(c, status, ctJSON, body)
 }
-

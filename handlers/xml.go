@@ -23,7 +23,7 @@ const (
 	nsInstance     = "http://www.w3.org/2001/XMLSchema-instance"
 	// nsDashboard is the data-contract namespace of Evo Voice's DTOs (CLR
 	// namespace Voice.Api.Dashboard).
-	nsDashboard   = "http://schemas.datacontract.org/2004/07/Voice.Api.Dashboard"
+	nsDashboard    = "http://schemas.datacontract.org/2004/07/Voice.Api.Dashboard"
 	nsServiceStack = "http://schemas.servicestack.net/types"
 	nsArrays       = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
 )

@@ -182,11 +182,11 @@ func TestUnmarshalVectors(t *testing.T) {
 		{37, "[]", &[]string{}, &[]string{}},
 		{37, "{}", &map[string]string{}, &map[string]string{}},
 		// Reader rules (notes §1.2).
-		{0, `{ key :x}`, &kv{}, &kv{"x"}},                          // names are trimmed, matched case-insensitively
-		{0, `{KEY: x }`, &kv{}, &kv{" x "}},                        // values keep their spaces
-		{0, `{"key":"KEY"}`, &kv{}, &kv{"KEY"}},                    // JSON-looking input
+		{0, `{ key :x}`, &kv{}, &kv{"x"}},                             // names are trimmed, matched case-insensitively
+		{0, `{KEY: x }`, &kv{}, &kv{" x "}},                           // values keep their spaces
+		{0, `{"key":"KEY"}`, &kv{}, &kv{"KEY"}},                       // JSON-looking input
 		{0, `[{"key":"KEY","value":"VAL"}]`, &[]kv{}, &[]kv{{"KEY"}}}, // unknown "value" ignored
-		{0, `[a,]`, &[]*string{}, &[]*string{ptr("a"), nil}},       // a trailing comma adds a null
+		{0, `[a,]`, &[]*string{}, &[]*string{ptr("a"), nil}},          // a trailing comma adds a null
 		{0, `[a,,b]`, &[]*string{}, &[]*string{ptr("a"), nil, ptr("b")}},
 		{0, `[,]`, &[]string{}, &[]string{"", ""}},
 		{0, "\uFEFF{Key:v}", &kv{}, &kv{"v"}}, // a BOM is skipped

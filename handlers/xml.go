@@ -86,6 +86,9 @@ func appendXMLContent(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 	if depth > 32 {
 		return dst, fmt.Errorf("xml: value nested too deep")
 	}
+	if scalarOf(v.Type()) != notScalar {
+		return appendXMLScalar(dst, v)
+	}
 	switch v.Kind() {
 	case reflect.Slice, reflect.Array:
 		elem := derefType(v.Type().Elem())

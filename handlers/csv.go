@@ -85,7 +85,7 @@ func appendCSVRows(dst []byte, t reflect.Type, rows func(func(reflect.Value) boo
 			if !row.IsValid() { // a null record is an empty row
 				continue
 			}
-			if dst, err = appendCSVField(dst, row.Field(f.index)); err != nil {
+			if dst, err = appendCSVCell(dst, row.Field(f.index), f.kind); err != nil {
 				return dst, err
 			}
 		}
@@ -99,8 +99,16 @@ func appendCSVField(dst []byte, v reflect.Value) ([]byte, error) {
 	if isNil(v) {
 		return dst, nil
 	}
+	return appendCSVCell(dst, v, scalarOf(deref(v).Type()))
+}
+
+// appendCSVCell writes one cell whose scalar kind is known.
+func appendCSVCell(dst []byte, v reflect.Value, kind scalarKind) ([]byte, error) {
+	if isNil(v) {
+		return dst, nil
+	}
 	v = deref(v)
-	switch scalarOf(v.Type()) {
+	switch kind {
 	case scalarString:
 		return appendCSVString(dst, v.String()), nil
 	case scalarBool:

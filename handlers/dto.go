@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -21,6 +22,7 @@ type dtoField struct {
 	pascal    string // as in XML and CSV
 	index     int
 	typ       reflect.Type
+	kind      scalarKind // of typ without pointers, computed once
 	omitEmpty bool
 }
 
@@ -47,11 +49,30 @@ func dtoFields(t reflect.Type) []dtoField {
 			pascal:    pascalCase(name),
 			index:     i,
 			typ:       sf.Type,
+			kind:      scalarOf(derefType(sf.Type)),
 			omitEmpty: strings.Contains(","+opts+",", ",omitempty,"),
 		})
 	}
 	dtoCache.Store(t, fs)
 	return fs
+}
+
+var xmlOrderCache sync.Map // reflect.Type -> []int
+
+// xmlOrder lists a struct's fields in ordinal order of their PascalCase
+// names, as DataContractSerializer writes them.
+func xmlOrder(t reflect.Type) []int {
+	if o, ok := xmlOrderCache.Load(t); ok {
+		return o.([]int)
+	}
+	fs := dtoFields(t)
+	order := make([]int, len(fs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(fs[a].pascal, fs[b].pascal) })
+	xmlOrderCache.Store(t, order)
+	return order
 }
 
 func pascalCase(s string) string {

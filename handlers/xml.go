@@ -86,8 +86,8 @@ func appendXMLContent(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 	if depth > 32 {
 		return dst, fmt.Errorf("xml: value nested too deep")
 	}
-	if scalarOf(v.Type()) != notScalar {
-		return appendXMLScalar(dst, v)
+	if k := scalarOf(v.Type()); k != notScalar {
+		return appendXMLScalar(dst, v, k)
 	}
 	switch v.Kind() {
 	case reflect.Slice, reflect.Array:
@@ -130,20 +130,28 @@ func appendXMLContent(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 		return dst, nil
 	case reflect.Struct:
 		fs := dtoFields(v.Type())
-		order := make([]int, len(fs))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(a, b int) int { return strings.Compare(fs[a].pascal, fs[b].pascal) })
 		var err error
-		for _, i := range order {
-			if dst, err = appendXMLMember(dst, fs[i].pascal, v.Field(fs[i].index), depth+1); err != nil {
+		for _, i := range xmlOrder(v.Type()) {
+			f := fs[i]
+			fv := v.Field(f.index)
+			if f.kind != notScalar && !isNil(fv) {
+				// Plain member: written directly, the common case.
+				dst = append(dst, '<')
+				dst = append(dst, f.pascal...)
+				dst = append(dst, '>')
+				if dst, err = appendXMLScalar(dst, deref(fv), f.kind); err != nil {
+					return dst, err
+				}
+				dst = appendEndTag(dst, f.pascal)
+				continue
+			}
+			if dst, err = appendXMLMember(dst, f.pascal, fv, depth+1); err != nil {
 				return dst, err
 			}
 		}
 		return dst, nil
 	}
-	return appendXMLScalar(dst, v)
+	return dst, fmt.Errorf("xml: cannot write a %s", v.Kind())
 }
 
 // appendXMLMember writes one member element, i:nil when it is null.
@@ -186,8 +194,8 @@ func appendEndTag(dst []byte, name string) []byte {
 }
 
 // appendXMLScalar writes a plain value's text.
-func appendXMLScalar(dst []byte, v reflect.Value) ([]byte, error) {
-	switch scalarOf(v.Type()) {
+func appendXMLScalar(dst []byte, v reflect.Value, kind scalarKind) ([]byte, error) {
+	switch kind {
 	case scalarString:
 		return appendXMLText(dst, v.String()), nil
 	case scalarBool:
@@ -213,12 +221,16 @@ func appendXMLScalar(dst []byte, v reflect.Value) ([]byte, error) {
 	return dst, fmt.Errorf("xml: cannot write a %s", v.Kind())
 }
 
-// decimalOf reads a decimal or a one-field decimal wrapper.
+// decimalOf reads a decimal or a one-field decimal wrapper (through a
+// pointer when it can, which saves boxing a copy).
 func decimalOf(v reflect.Value) decimal.Decimal {
-	if v.Type() == decimalType {
-		return v.Interface().(decimal.Decimal)
+	if v.Type() != decimalType {
+		v = v.Field(0)
 	}
-	return v.Field(0).Interface().(decimal.Decimal)
+	if v.CanAddr() {
+		return *v.Addr().Interface().(*decimal.Decimal)
+	}
+	return v.Interface().(decimal.Decimal)
 }
 
 // appendXMLText escapes text as .NET's XmlWriter does (&, <, >, and \r as a

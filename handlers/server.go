@@ -44,6 +44,7 @@ type API struct {
 	scope    *auth.Scope
 	log      *slog.Logger
 	now      func() time.Time
+	ops      *operations
 }
 
 // Limits on request bodies: ingestion batches are large, nothing else is.
@@ -86,12 +87,12 @@ func New(cfg Config) *echo.Echo {
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
 
-	e.GET("/billing/usage", a.listUsageRecords,
-		middleware.BodyLimit(defaultBodyLimit),
-		a.verifier.RequireBearer(auth.RoleSystemAdministrator, auth.RoleManager))
-	e.POST("/billing/usage/events", a.recordUsageEvents,
-		middleware.BodyLimit(eventsBodyLimit),
-		a.verifier.RequireBearer(auth.RoleSystemAdministrator))
+	// The ServiceStack operations: each gets its routes, formats, metadata
+	// and TypeScript DTO from the registry (see Operation).
+	a.mount(e, []Operation{
+		a.listUsageRecordsOp(),
+		a.recordUsageEventsOp(),
+	})
 	return e
 }
 

@@ -18,6 +18,7 @@ import (
 // Store is what the handlers need from storage.
 type Store interface {
 	auth.Lineages
+	auth.AuthTokens
 	Account(ctx context.Context, sid string) (models.Account, error)
 	Descendants(ctx context.Context, sid string) ([]string, error)
 	FirstUsageDay(ctx context.Context, accounts []string) (models.Date, bool, error)
@@ -92,6 +93,7 @@ func New(cfg Config) *echo.Echo {
 	e.POST("/billing/usage/events", a.recordUsageEvents,
 		middleware.BodyLimit(eventsBodyLimit),
 		a.verifier.RequireBearer(auth.RoleSystemAdministrator))
+	a.usageRecordsRoutes(e)
 	return e
 }
 

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -227,57 +228,67 @@ func (a *API) listTwilioUsageRecords(f face) echo.HandlerFunc {
 			return err
 		}
 
-		total := plan.len()
-		from := min(req.page, total/req.pageSize+1) * req.pageSize // clamped, so that it cannot overflow
-		if req.after != nil {
-			from = plan.countThrough(req.after.category, req.after.start)
-		}
-		from = min(from, total)
-		to := min(from+req.pageSize, total)
-		records, err := plan.records(ctx, from, to)
-		if err != nil {
-			return err
-		}
-
 		u := usageURIs{
 			base:               f.prefix + "/Accounts/" + sid + "/Usage/Records",
 			suffix:             suffixOf(c.Request()),
 			includeSubaccounts: req.includeSubaccounts,
 		}
-		list := func(page int, after *recordKey) string {
-			return u.list(sub, req.category, plan.period, req.pageSize, page, after)
-		}
-		key := func(i int) *recordKey {
-			category, start := plan.key(i)
-			return &recordKey{category: category, start: start}
-		}
-		pg := usagePage{
-			face:         f,
-			asOf:         a.now().UTC().Format("2006-01-02T15:04:05+00:00"),
-			page:         req.page,
-			pageSize:     req.pageSize,
-			start:        from,
-			end:          max(from, from+len(records)-1),
-			uri:          list(req.page, req.after),
-			firstPageURI: list(0, nil),
-		}
-		if to < total {
-			next := list(req.page+1, key(to-1))
-			pg.nextPageURI = &next
-		}
-		if from > 0 {
-			prev := list(0, nil)
-			if from > req.pageSize {
-				prev = list(max(req.page-1, 0), key(from-req.pageSize-1))
-			}
-			pg.previousPageURI = &prev
-		}
-		pg.records = make([]twilioRecord, len(records))
-		for i, r := range records {
-			pg.records[i] = newTwilioRecord(r, f, pg.asOf, u, sub)
+		pg, err := a.readUsagePage(ctx, f, sub, u, req, plan)
+		if err != nil {
+			return err
 		}
 		return writeUsagePage(c, requestFormat(c.Request()), pg)
 	}
+}
+
+// readUsagePage reads the page a request asks for (by PageToken, else by
+// Page) and links it to the first, next and previous pages.
+func (a *API) readUsagePage(ctx context.Context, f face, sub subresource, u usageURIs, req usageRecordsRequest, plan *usagePlan) (usagePage, error) {
+	total := plan.len()
+	from := min(req.page, total/req.pageSize+1) * req.pageSize // clamped, so that it cannot overflow
+	if req.after != nil {
+		from = plan.countThrough(req.after.category, req.after.start)
+	}
+	from = min(from, total)
+	to := min(from+req.pageSize, total)
+	records, err := plan.records(ctx, from, to)
+	if err != nil {
+		return usagePage{}, err
+	}
+
+	list := func(page int, after *recordKey) string {
+		return u.list(sub, req.category, plan.period, req.pageSize, page, after)
+	}
+	after := func(i int) *recordKey {
+		category, start := plan.key(i)
+		return &recordKey{category: category, start: start}
+	}
+	pg := usagePage{
+		face:         f,
+		asOf:         a.now().UTC().Format("2006-01-02T15:04:05+00:00"),
+		page:         req.page,
+		pageSize:     req.pageSize,
+		start:        from,
+		end:          max(from, from+len(records)-1),
+		uri:          list(req.page, req.after),
+		firstPageURI: list(0, nil),
+	}
+	if to < total {
+		next := list(req.page+1, after(to-1))
+		pg.nextPageURI = &next
+	}
+	if from > 0 {
+		prev := list(0, nil)
+		if from > req.pageSize {
+			prev = list(max(req.page-1, 0), after(from-req.pageSize-1))
+		}
+		pg.previousPageURI = &prev
+	}
+	pg.records = make([]twilioRecord, len(records))
+	for i, r := range records {
+		pg.records[i] = newTwilioRecord(r, f, pg.asOf, u, sub)
+	}
+	return pg, nil
 }
 
 // subresourceOf reads which view a path names: Records, or Records/{Sub} with

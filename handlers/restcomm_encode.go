@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 
@@ -31,7 +30,7 @@ const (
 // requestFormat reads the format from the path's suffix, else from an Accept
 // header that asks for JSON, else XML.
 func requestFormat(r *http.Request) wireFormat {
-	switch strings.ToLower(path.Ext(r.URL.Path)) {
+	switch suffixOf(r) {
 	case ".json":
 		return formatJSON
 	case ".xml":

@@ -27,7 +27,8 @@ const demoTokenTTL = 24 * time.Hour
 
 // seedDemo fills an empty database with three accounts and about 13 months
 // of usage, ingested through the same path as real events, then prints the
-// URL and ready-to-use tokens. On a database that has accounts it only prints.
+// URL, ready-to-use tokens and fresh auth tokens of the demo accounts. On a
+// database that has accounts it adds no data.
 func seedDemo(ctx context.Context, store *repo.Store, signer *auth.Signer, baseURL string, out io.Writer) error {
 	has, err := store.HasAccounts(ctx)
 	if err != nil {

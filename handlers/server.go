@@ -18,6 +18,7 @@ import (
 // Store is what the handlers need from storage.
 type Store interface {
 	auth.Lineages
+	auth.AuthTokens
 	Account(ctx context.Context, sid string) (models.Account, error)
 	Descendants(ctx context.Context, sid string) ([]string, error)
 	FirstUsageDay(ctx context.Context, accounts []string) (models.Date, bool, error)
@@ -93,6 +94,8 @@ func New(cfg Config) *echo.Echo {
 		a.listUsageRecordsOp(),
 		a.recordUsageEventsOp(),
 	})
+	// The Restcomm/Twilio Usage Records face, with its own errors and auth.
+	a.usageRecordsRoutes(e)
 	return e
 }
 

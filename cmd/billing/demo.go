@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -26,7 +27,8 @@ const demoTokenTTL = 24 * time.Hour
 
 // seedDemo fills an empty database with three accounts and about 13 months
 // of usage, ingested through the same path as real events, then prints the
-// URL and ready-to-use tokens. On a database that has accounts it only prints.
+// URL, ready-to-use tokens and fresh auth tokens of the demo accounts. On a
+// database that has accounts it adds no data.
 func seedDemo(ctx context.Context, store *repo.Store, signer *auth.Signer, baseURL string, out io.Writer) error {
 	has, err := store.HasAccounts(ctx)
 	if err != nil {
@@ -46,6 +48,10 @@ func seedDemo(ctx context.Context, store *repo.Store, signer *auth.Signer, baseU
 	if err != nil {
 		return err
 	}
+	tokens, err := rotateDemoTokens(ctx, store)
+	if err != nil {
+		return err
+	}
 	if has {
 		fmt.Fprintln(out, "The database already holds accounts; no demo data was added.")
 	}
@@ -57,11 +63,42 @@ Billing service (demo) at %[1]s
   Tokens, valid for %[5]s:
     SystemAdministrator:       %[6]s
     Manager of Acme Voice:     %[7]s
-  Try:
-    curl -H "Authorization: Bearer %[7]s" '%[1]s/billing/usage?AccountId=%[3]s'
-
 `, baseURL, demoParent, demoSupport, demoMarketing, demoTokenTTL, admin, manager)
+	if tokens != nil {
+		fmt.Fprintf(out, `  Auth tokens for HTTP Basic (AccountSid:AuthToken), new at each demo start:
+    Acme Voice:                %[1]s
+    Acme Support:              %[2]s
+    Acme Marketing:            %[3]s
+`, tokens[demoParent], tokens[demoSupport], tokens[demoMarketing])
+	}
+	fmt.Fprintf(out, `  Try:
+    curl -H "Authorization: Bearer %[3]s" '%[1]s/billing/usage?AccountId=%[2]s'
+`, baseURL, demoSupport, manager)
+	if tokens != nil {
+		fmt.Fprintf(out, "    curl -u %[2]s:%[3]s '%[1]s/2010-04-01/Accounts/%[4]s/Usage/Records/Monthly.json?Category=calls'\n",
+			baseURL, demoParent, tokens[demoParent], demoSupport)
+	}
+	fmt.Fprintln(out)
 	return nil
+}
+
+// rotateDemoTokens gives the demo accounts fresh auth tokens at each demo
+// start, since only their hashes are stored; nil when the database has no
+// demo accounts.
+func rotateDemoTokens(ctx context.Context, store *repo.Store) (map[string]string, error) {
+	tokens := map[string]string{}
+	for _, sid := range []string{demoParent, demoSupport, demoMarketing} {
+		token := models.NewAuthToken()
+		err := store.SetAuthTokenHash(ctx, sid, models.HashAuthToken(token))
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		tokens[sid] = token
+	}
+	return tokens, nil
 }
 
 func createDemoData(ctx context.Context, store *repo.Store, today models.Date) error {

@@ -68,7 +68,7 @@ type AccountFilter struct {
 	// whose SID contains it.
 	NameFilter string
 	IDs        []string // when set, only these accounts
-	Limit      int // 0: no limit (and no offset)
+	Limit      int      // 0: no limit (and no offset)
 	Offset     int
 }
 

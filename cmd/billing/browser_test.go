@@ -72,10 +72,18 @@ func testManagerView(t *testing.T, browser context.Context, srv *demoServer, bac
 		t.Errorf("account options:\n%s\nwant:\n%s", strings.Join(options, "\n"), strings.Join(want, "\n"))
 	}
 
-	// Last month.
+	// Last month, watching the loading state show on the way.
+	evalJS[chromedp.Void](p, `window.seenLoading = false; new MutationObserver(() => {
+		const s = document.getElementById('status');
+		if (s.classList.contains('busy') && s.textContent === 'Loading usage…' && s.getBoundingClientRect().width > 1 &&
+			document.getElementById('dashboard').getAttribute('aria-busy') === 'true') window.seenLoading = true;
+	}).observe(document.getElementById('status'), {attributes: true, childList: true, subtree: true, characterData: true})`)
 	p.choose("#period", "last-month")
 	p.waitFor(`location.search.includes("period=last-month")`)
 	p.waitReady()
+	if !evalJS[bool](p, `window.seenLoading`) {
+		t.Error("no visible loading state while the usage loaded")
+	}
 	first, last := lastMonth(time.Now())
 	if start, end := p.downloadRange(); start != first || end != last {
 		t.Errorf("last month is %s..%s on the page, want %s..%s", start, end, first, last)
@@ -90,6 +98,14 @@ func testManagerView(t *testing.T, browser context.Context, srv *demoServer, bac
 	}
 	if got := p.text("#chart-title"); !strings.Contains(got, "by day") {
 		t.Errorf("chart title %q: a month is charted by day", got)
+	}
+	// By keyboard: Enter on a category's name chooses it, and the focus stays.
+	p.do(chromedp.Focus(chromedp.CSS(`button.category[data-category="calls"]`)), chromedp.KeyEvent("\r"))
+	p.waitFor(`location.search.includes("category=calls") && document.activeElement.dataset.category === "calls"`)
+
+	// The JSON download is the view's records.
+	if n := evalJS[int](p, `fetch(document.getElementById('dl-json').href).then(r => r.json()).then(j => j.length)`, chromedp.EvalAwaitPromise); n != 26 {
+		t.Errorf("the JSON download holds %d records", n)
 	}
 
 	// A sub-account through the picker, then back up through the breadcrumb.

@@ -155,6 +155,7 @@ function showSignIn(message) {
   app.user = null;
   app.view = null;
   app.accounts.clear();
+  app.topAccount = '';
   app.seq++;
   setStatus('');
   $('dashboard').hidden = true;
@@ -333,6 +334,7 @@ async function render() {
       app.view = { key, records, account };
     }
     const { records, account } = app.view;
+    for (const link of $('breadcrumbs').querySelectorAll('a[data-account]')) link.href = stateURL({ ...s, account: link.dataset.account });
     const name = account ? account.name : s.account;
     $('view-title').textContent = name;
     document.title = `${name} · ${formatRange(start, end)} · Billing`;

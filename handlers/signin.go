@@ -125,23 +125,20 @@ func (a *API) checkCredentials(ctx context.Context, name string, validName bool,
 // bindAuthenticate reads the credentials from JSON or from a form.
 func bindAuthenticate(c echo.Context) (Authenticate, error) {
 	var req Authenticate
-	ct := c.Request().Header.Get(echo.HeaderContentType)
-	if strings.HasPrefix(ct, echo.MIMEApplicationForm) || strings.HasPrefix(ct, echo.MIMEMultipartForm) {
-		form, err := c.FormParams()
-		if err != nil {
+	r := c.Request()
+	if strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEApplicationForm) {
+		if err := r.ParseForm(); err != nil {
 			return req, badRequest("userName", models.CodeInvalid, "the form cannot be read")
 		}
-		// Only the body: credentials in a URL end up in logs and histories.
-		for k := range c.QueryParams() {
-			delete(form, k)
-		}
+		// PostForm is the body only: credentials in a URL end up in logs and
+		// histories, so the query string is not read.
 		var errs models.ValidationError
-		p := newParams(form, &errs)
+		p := newParams(r.PostForm, &errs)
 		req = Authenticate{UserName: p.get("userName"), Password: p.get("password")}
 		if err := errs.Err(); err != nil {
 			return req, err
 		}
-	} else if err := json.NewDecoder(c.Request().Body).Decode(&req); err != nil {
+	} else if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		return req, badRequest("userName", models.CodeInvalid, `the body must be JSON {"userName":…,"password":…} or a form`)
 	}
 	var errs models.ValidationError

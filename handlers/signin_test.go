@@ -200,6 +200,11 @@ func TestSignIn(t *testing.T) {
 		t.Run("credentials in the URL are ignored", func(t *testing.T) {
 			q := url.Values{"userName": {"alice"}, "password": {testPassword}}.Encode()
 			e.send(formRequest(e.srv.URL+"/auth/credentials?"+q, url.Values{})).expectError(t, 400, "Required")
+			// The body's password counts, not the URL's.
+			r := e.send(formRequest(e.srv.URL+"/auth/credentials?password=bogus", url.Values{"userName": {"alice"}, "password": {testPassword}}))
+			if r.StatusCode != http.StatusOK {
+				t.Errorf("status %d: %s", r.StatusCode, r.body)
+			}
 		})
 
 		t.Run("other sites may not sign a browser in", func(t *testing.T) {

@@ -45,7 +45,7 @@ func TestDashboard(t *testing.T) {
 			t.Run("manager sees the parent account", func(t *testing.T) { testManagerView(t, browser, srv, backend) })
 			t.Run("wrong password", func(t *testing.T) { testWrongPassword(t, browser, srv) })
 			t.Run("manager of a sub-account", func(t *testing.T) { testSubAccountManager(t, browser, srv) })
-			t.Run("expired session", func(t *testing.T) { testExpiredSession(t, browser, srv) })
+			t.Run("expired session", func(t *testing.T) { testExpiredSession(t, browser, srv, backend) })
 		})
 	}
 }
@@ -251,7 +251,7 @@ func testSubAccountManager(t *testing.T, browser context.Context, srv *demoServe
 	}
 }
 
-func testExpiredSession(t *testing.T, browser context.Context, srv *demoServer) {
+func testExpiredSession(t *testing.T, browser context.Context, srv *demoServer, backend string) {
 	p := newPage(t, browser, srv)
 	p.signIn("manager", srv.passwords["manager"])
 	p.waitFor(`location.search.includes("account=` + demoParent + `")`)
@@ -285,6 +285,7 @@ func testExpiredSession(t *testing.T, browser context.Context, srv *demoServer) 
 	if got := p.text("#signin-message"); got != "Your session has expired. Please sign in again." {
 		t.Errorf("sign-in message %q", got)
 	}
+	p.screenshot(filepath.Join(artifactDir, "signin-expired-"+backend+".png"))
 	// Signing in again returns to the view the URL names.
 	p.signIn("manager", srv.passwords["manager"])
 	p.waitFor(`location.search.includes("period=last-30-days") && document.getElementById('period').value === 'last-30-days'`)

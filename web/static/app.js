@@ -167,7 +167,7 @@ function showSignIn(message) {
   $('signin-error').hidden = true;
   $('password').value = '';
   document.title = 'Sign in · Billing';
-  $('username').focus();
+  ($('username').value ? $('password') : $('username')).focus();
 }
 
 async function signIn(event) {

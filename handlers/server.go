@@ -5,12 +5,15 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/models"
+	"github.com/evovoice/billing/web"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -25,6 +28,8 @@ type Store interface {
 	UsageTotals(ctx context.Context, q models.UsageQuery) (models.Totals, error)
 	UsageByPeriod(ctx context.Context, q models.UsageQuery, g models.Granularity) (models.PeriodTotals, error)
 	RecordUsageEvents(ctx context.Context, events []models.UsageEvent) (models.IngestResult, error)
+	ListAccounts(ctx context.Context, f models.AccountFilter) (models.AccountPage, error)
+	UserByName(ctx context.Context, name string) (models.User, error)
 	Ping(ctx context.Context) error
 }
 
@@ -32,26 +37,41 @@ type Store interface {
 type Config struct {
 	Store    Store
 	Verifier *auth.Verifier
-	Logger   *slog.Logger
-	Now      func() time.Time // the clock behind "today"; time.Now when nil
+	// Signer issues sign-in tokens; without one, sign-in answers 503.
+	Signer *auth.Signer
+	Logger *slog.Logger
+	Now    func() time.Time // the clock behind "today" and sign-in lockouts; time.Now when nil
 	// RequestTimeout bounds each request's database work.
 	RequestTimeout time.Duration
+	// SessionTTL is how long a sign-in lasts (DefaultSessionTTL when 0).
+	SessionTTL time.Duration
+	// TrustedProxies are the networks whose X-Forwarded-For names the client;
+	// without them the peer address is the client.
+	TrustedProxies []*net.IPNet
+	// SignInLimits per user name and per client address; the auth package's
+	// defaults when zero.
+	NameLimit, AddrLimit auth.ThrottleLimit
 }
 
 // API holds the handlers' shared state.
 type API struct {
-	store    Store
-	verifier *auth.Verifier
-	scope    *auth.Scope
-	log      *slog.Logger
-	now      func() time.Time
-	ops      *operations
+	store      Store
+	verifier   *auth.Verifier
+	signer     *auth.Signer
+	passwords  *auth.Passwords
+	throttle   *auth.SignInThrottle
+	sessionTTL time.Duration
+	scope      *auth.Scope
+	log        *slog.Logger
+	now        func() time.Time
+	ops        *operations
 }
 
 // Limits on request bodies: ingestion batches are large, nothing else is.
 const (
 	eventsBodyLimit  = "16M"
 	defaultBodyLimit = "1M"
+	signInBodyLimit  = "16K"
 )
 
 // New builds the echo server with every route.
@@ -65,28 +85,58 @@ func New(cfg Config) *echo.Echo {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 30 * time.Second
 	}
-	a := &API{
-		store:    cfg.Store,
-		verifier: cfg.Verifier,
-		scope:    auth.NewScope(cfg.Store, models.ErrNotFound),
-		log:      cfg.Logger,
-		now:      cfg.Now,
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = DefaultSessionTTL
 	}
+	if cfg.NameLimit == (auth.ThrottleLimit{}) {
+		cfg.NameLimit = auth.DefaultNameLimit
+	}
+	if cfg.AddrLimit == (auth.ThrottleLimit{}) {
+		cfg.AddrLimit = auth.DefaultAddrLimit
+	}
+	a := &API{
+		store:      cfg.Store,
+		verifier:   cfg.Verifier,
+		signer:     cfg.Signer,
+		passwords:  auth.NewPasswords(),
+		throttle:   auth.NewSignInThrottle(cfg.NameLimit, cfg.AddrLimit, cfg.Now),
+		sessionTTL: cfg.SessionTTL,
+		scope:      auth.NewScope(cfg.Store, models.ErrNotFound),
+		log:        cfg.Logger,
+		now:        cfg.Now,
+	}
+	assets, err := web.Assets()
+	if err != nil {
+		panic(fmt.Sprintf("the embedded dashboard cannot be read: %v", err)) // a build defect
+	}
+	static := staticFiles{assets: assets}
 
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = a.handleError
+	e.IPExtractor = clientAddress(cfg.TrustedProxies)
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(
 		middleware.RequestID(),
 		a.accessLog,
 		middleware.Recover(),
+		securityHeaders,
 		requestTimeout(cfg.RequestTimeout),
 	)
 
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
+
+	// The dashboard and its sign-in.
+	e.GET("/", static.page)
+	e.GET("/static/*", static.file)
+	e.POST("/auth/credentials", a.signIn, middleware.BodyLimit(signInBodyLimit))
+	e.POST("/auth/logout", a.signOut, middleware.BodyLimit(signInBodyLimit))
+	e.GET("/auth", a.session)
+	e.GET("/accounts", a.listAccounts,
+		middleware.BodyLimit(defaultBodyLimit),
+		a.verifier.RequireBearer(auth.RoleSystemAdministrator, auth.RoleManager))
 
 	// The ServiceStack operations: each gets its routes, formats, metadata
 	// and TypeScript DTO from the registry (see Operation).
@@ -97,6 +147,21 @@ func New(cfg Config) *echo.Echo {
 	// The Restcomm/Twilio Usage Records face, with its own errors and auth.
 	a.usageRecordsRoutes(e)
 	return e
+}
+
+// clientAddress says where a request comes from: the peer, or what
+// X-Forwarded-For says when the peer is a trusted proxy. Trusting the header
+// from anyone would let a client pick its own address and dodge the sign-in
+// throttle.
+func clientAddress(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // today is the current UTC calendar day by the injected clock.

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 )
@@ -160,13 +159,7 @@ func runToken(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var key []byte
-	if cfg.Algorithm != "HS256" {
-		if key, err = pemSetting("BILLING_JWT_PRIVATE_KEY"); err != nil {
-			return err
-		}
-	}
-	signer, err := auth.NewSigner(cfg, key)
+	signer, err := newSigner(cfg)
 	if err != nil {
 		return err
 	}

@@ -323,10 +323,11 @@ func TestServeDemo(t *testing.T) {
 	}
 }
 
+// fieldAfter finds the value on the line that starts with label.
 func fieldAfter(text, label string) string {
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
-		if _, v, ok := strings.Cut(sc.Text(), label); ok {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), label); ok {
 			return strings.TrimSpace(v)
 		}
 	}

@@ -25,6 +25,7 @@ const (
 type Claims struct {
 	jwt.RegisteredClaims
 	Name       string   `json:"name,omitempty"`
+	UserName   string   `json:"preferred_username,omitempty"` // the sign-in name, as ServiceStack writes it
 	Roles      []string `json:"roles"`
 	AccountIDs []string `json:"accountIds,omitempty"`
 }
@@ -172,19 +173,34 @@ func NewSigner(cfg JWTConfig, privateKeyPEM []byte) (*Signer, error) {
 	return s, nil
 }
 
+// Identity is who a token speaks for.
+type Identity struct {
+	Subject    string // a user's id
+	UserName   string // the sign-in name, when the token comes from a sign-in
+	Name       string // a display name
+	Roles      []string
+	AccountIDs []string
+}
+
 // Sign issues a token for a subject with roles and accounts, valid for ttl.
 func (s *Signer) Sign(subject, name string, roles, accountIDs []string, ttl time.Duration) (string, error) {
+	return s.SignIdentity(Identity{Subject: subject, Name: name, Roles: roles, AccountIDs: accountIDs}, ttl)
+}
+
+// SignIdentity issues a token for an identity, valid for ttl.
+func (s *Signer) SignIdentity(id Identity, ttl time.Duration) (string, error) {
 	now := s.now().UTC().Truncate(time.Second)
 	c := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Subject:   subject,
+			Subject:   id.Subject,
 			Issuer:    s.issuer,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
-		Name:       name,
-		Roles:      slices.Clone(roles),
-		AccountIDs: slices.Clone(accountIDs),
+		Name:       id.Name,
+		UserName:   id.UserName,
+		Roles:      slices.Clone(id.Roles),
+		AccountIDs: slices.Clone(id.AccountIDs),
 	}
 	if c.Roles == nil {
 		c.Roles = []string{}

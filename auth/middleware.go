@@ -46,7 +46,7 @@ func (v *Verifier) Authenticate(c echo.Context) (*Principal, error) {
 	if err != nil {
 		return nil, tokenError(err.Error())
 	}
-	return &Principal{Subject: claims.Subject, Name: claims.Name, Roles: claims.Roles, AccountIDs: claims.AccountIDs, Via: via}, nil
+	return &Principal{Subject: claims.Subject, UserName: claims.UserName, Name: claims.Name, Roles: claims.Roles, AccountIDs: claims.AccountIDs, Via: via}, nil
 }
 
 // RequireBearer is middleware that admits only requests with a valid token

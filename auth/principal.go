@@ -19,6 +19,7 @@ const (
 // Principal is who a request comes from and what it may read.
 type Principal struct {
 	Subject    string
+	UserName   string // the sign-in name, for tokens issued by a sign-in
 	Name       string
 	Roles      []string
 	AccountIDs []string // the accounts the token names (for Basic: the account itself)

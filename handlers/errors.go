@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
 )
@@ -26,25 +27,110 @@ func badRequest(field, code, message string) error {
 	return &models.ValidationError{Errors: []models.FieldError{{Field: field, Code: code, Message: message}}}
 }
 
-// responseStatus is ServiceStack's error body: errors is always present.
-type responseStatus struct {
-	ErrorCode string          `json:"errorCode"`
-	Message   string          `json:"message"`
-	Errors    []responseError `json:"errors"`
+// ErrorResponse is ServiceStack's error body, in every format.
+type ErrorResponse struct {
+	ResponseStatus ResponseStatus `json:"responseStatus"`
 }
 
-type responseError struct {
+// ResponseStatus says what went wrong; Errors is always present (empty when
+// no field is to blame), as ServiceStack writes it.
+type ResponseStatus struct {
+	ErrorCode string          `json:"errorCode"`
+	Message   string          `json:"message"`
+	Errors    []ResponseError `json:"errors"`
+}
+
+// ResponseError names one bad field.
+type ResponseError struct {
 	ErrorCode string `json:"errorCode"`
 	FieldName string `json:"fieldName"`
 	Message   string `json:"message"`
 }
 
-type errorResponse struct {
-	ResponseStatus responseStatus `json:"responseStatus"`
+// response is the error as ServiceStack clients read it.
+func (e *apiError) response() ErrorResponse {
+	rs := ResponseStatus{ErrorCode: e.Code, Message: e.Message, Errors: make([]ResponseError, 0, len(e.Errors))}
+	for _, f := range e.Errors {
+		rs.Errors = append(rs.Errors, ResponseError{ErrorCode: f.Code, FieldName: f.Field, Message: f.Message})
+	}
+	return ErrorResponse{ResponseStatus: rs}
 }
 
-// classify maps any error to what the client is told. Errors it does not
-// recognise are internal: logged in full, reported without detail.
+// AppendJSV writes {responseStatus:{errorCode:…,message:…,errors:[…]}}.
+func (r ErrorResponse) AppendJSV(b []byte) []byte {
+	rs := r.ResponseStatus
+	b = append(b, "{responseStatus:{errorCode:"...)
+	b = jsv.AppendString(b, rs.ErrorCode)
+	b = append(b, ",message:"...)
+	b = jsv.AppendString(b, rs.Message)
+	b = append(b, ",errors:["...)
+	for i, f := range rs.Errors {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "{errorCode:"...)
+		b = jsv.AppendString(b, f.ErrorCode)
+		b = append(b, ",fieldName:"...)
+		b = jsv.AppendString(b, f.FieldName)
+		b = append(b, ",message:"...)
+		b = jsv.AppendString(b, f.Message)
+		b = append(b, '}')
+	}
+	return append(b, "]}}"...)
+}
+
+// appendXML writes the DataContract form: ServiceStack's types namespace and
+// the members in their DataMember order (not alphabetical), nulls as i:nil.
+func (r ErrorResponse) appendXML(b []byte) []byte {
+	rs := r.ResponseStatus
+	b = append(b, xmlDeclaration+`<ErrorResponse xmlns:i="`+nsInstance+`" xmlns="`+nsServiceStack+`"><ResponseStatus><ErrorCode>`...)
+	b = appendXMLText(b, rs.ErrorCode)
+	b = append(b, "</ErrorCode><Message>"...)
+	b = appendXMLText(b, rs.Message)
+	b = append(b, `</Message><StackTrace i:nil="true" />`...)
+	if len(rs.Errors) == 0 {
+		b = append(b, "<Errors />"...)
+	} else {
+		b = append(b, "<Errors>"...)
+		for _, f := range rs.Errors {
+			b = append(b, "<ResponseError><ErrorCode>"...)
+			b = appendXMLText(b, f.ErrorCode)
+			b = append(b, "</ErrorCode><FieldName>"...)
+			b = appendXMLText(b, f.FieldName)
+			b = append(b, "</FieldName><Message>"...)
+			b = appendXMLText(b, f.Message)
+			b = append(b, `</Message><Meta i:nil="true" /></ResponseError>`...)
+		}
+		b = append(b, "</Errors>"...)
+	}
+	return append(b, `<Meta i:nil="true" /></ResponseStatus></ErrorResponse>`...)
+}
+
+// appendCSV writes one row for the error itself (FieldName empty) and one
+// per bad field, under the header ErrorCode,FieldName,Message.
+func (r ErrorResponse) appendCSV(b []byte) []byte {
+	rs := r.ResponseStatus
+	row := func(b []byte, code, field, msg string) []byte {
+		b = appendCSVString(b, code)
+		b = append(b, ',')
+		b = appendCSVString(b, field)
+		b = append(b, ',')
+		b = appendCSVString(b, msg)
+		return append(b, '\r', '\n')
+	}
+	b = append(b, "ErrorCode,FieldName,Message\r\n"...)
+	b = row(b, rs.ErrorCode, "", rs.Message)
+	for _, f := range rs.Errors {
+		b = row(b, f.ErrorCode, f.FieldName, f.Message)
+	}
+	return b
+}
+
+// classify maps any error to what the client is told: status, code, message
+// and bad fields, independent of how a face renders them (the ServiceStack
+// face here; other faces render the same classification their own way).
+// Errors it does not recognise are internal: logged in full, reported
+// without detail.
 func (a *API) classify(c echo.Context, err error) *apiError {
 	var (
 		ae *apiError
@@ -67,6 +153,8 @@ func (a *API) classify(c echo.Context, err error) *apiError {
 	case errors.Is(err, context.DeadlineExceeded):
 		a.logError(c, err)
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "The request took too long; try again"}
+	case errors.Is(err, errNotReady):
+		return errUnavailable
 	case a.store.Unavailable(err):
 		a.logError(c, err)
 		return errUnavailable
@@ -105,23 +193,20 @@ func fromHTTPError(he *echo.HTTPError) *apiError {
 	return e
 }
 
-// handleError writes any error as a ServiceStack ErrorResponse.
+// handleError writes any error as a ServiceStack ErrorResponse in the
+// request's negotiated format. 401s keep WWW-Authenticate.
 func (a *API) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
 	e := a.classify(c, err)
-	body := errorResponse{ResponseStatus: responseStatus{ErrorCode: e.Code, Message: e.Message, Errors: []responseError{}}}
-	for _, f := range e.Errors {
-		body.ResponseStatus.Errors = append(body.ResponseStatus.Errors, responseError{ErrorCode: f.Code, FieldName: f.Field, Message: f.Message})
-	}
 	if e.Status == http.StatusUnauthorized {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="billing"`)
 	}
 	if e.Status == http.StatusServiceUnavailable {
 		c.Response().Header().Set("Retry-After", "1")
 	}
-	if err := writeJSON(c, e.Status, body); err != nil {
+	if err := respond(c, negotiationOf(c), e.Status, e.response()); err != nil {
 		a.log.Warn("writing an error response failed", "err", err)
 	}
 }

@@ -3,12 +3,19 @@ package handlers
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
+	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
 )
+
+// RecordUsageEvents is the ingestion request: {"events":[…]}, each event an
+// object with id, accountSid, category, occurredAt and optional count,
+// usage, price (numbers or decimal strings) and currency.
+type RecordUsageEvents struct {
+	Events []json.RawMessage `json:"events"`
+}
 
 // RecordUsageEventsResponse says what happened to an accepted batch.
 type RecordUsageEventsResponse struct {
@@ -17,19 +24,47 @@ type RecordUsageEventsResponse struct {
 	DuplicateIndexes []int `json:"duplicateIndexes"`
 }
 
-// recordUsageEvents is RecordUsageEvents: POST {"events":[…]}.
-func (a *API) recordUsageEvents(c echo.Context) error {
-	inputs, err := decodeEventBatch(c.Request().Body)
-	if err != nil {
-		return err
+// recordUsageEventsOp registers RecordUsageEvents.
+func (a *API) recordUsageEventsOp() Operation {
+	return newOperation(Operation{
+		Name:      "RecordUsageEvents",
+		Method:    http.MethodPost,
+		Path:      "/billing/usage/events",
+		Roles:     []string{auth.RoleSystemAdministrator},
+		Summary:   fmt.Sprintf("Ingests up to %d usage events, all or nothing; an id already stored with the same content is a duplicate.", models.MaxBatchEvents),
+		BodyLimit: eventsBodyLimit,
+		Example:   exampleRecordUsageEvents,
+	}, bindRecordUsageEvents, a.recordUsageEvents)
+}
+
+// bindRecordUsageEvents reads the batch strictly: a property other than
+// events is an error, so that a misspelt field is never silently dropped.
+func bindRecordUsageEvents(in *Input) (RecordUsageEvents, error) {
+	var r RecordUsageEvents
+	if err := in.DecodeBody(&r, true); err != nil {
+		return r, badRequest("events", models.CodeInvalid, `the body must be one object {"events":[…]} with no other fields`)
+	}
+	if len(r.Events) > models.MaxBatchEvents {
+		return r, badRequest("events", models.CodeInvalid, fmt.Sprintf("a batch holds at most %d events, this one has %d", models.MaxBatchEvents, len(r.Events)))
+	}
+	return r, nil
+}
+
+// recordUsageEvents validates every event (reporting each bad one by index)
+// and stores the batch.
+func (a *API) recordUsageEvents(c echo.Context, r RecordUsageEvents) (RecordUsageEventsResponse, error) {
+	// An undecodable event is reported with the batch's other problems.
+	inputs := make([]models.UsageEventInput, len(r.Events))
+	for i, raw := range r.Events {
+		inputs[i] = models.DecodeUsageEvent(raw)
 	}
 	events, err := models.ValidateBatch(inputs)
 	if err != nil {
-		return err
+		return RecordUsageEventsResponse{}, err
 	}
 	res, err := a.store.RecordUsageEvents(c.Request().Context(), events)
 	if err != nil {
-		return err
+		return RecordUsageEventsResponse{}, err
 	}
 	a.metrics.ingested.Add(float64(res.Accepted))
 	a.metrics.duplicates.Add(float64(len(res.Duplicates)))
@@ -37,31 +72,11 @@ func (a *API) recordUsageEvents(c echo.Context) error {
 	if out.DuplicateIndexes == nil {
 		out.DuplicateIndexes = []int{}
 	}
-	return writeJSON(c, http.StatusOK, out)
+	return out, nil
 }
 
-// decodeEventBatch reads {"events":[…]}; an event that is not a valid JSON
-// object is reported by index with the others.
-func decodeEventBatch(body io.Reader) ([]models.UsageEventInput, error) {
-	var batch struct {
-		Events []json.RawMessage `json:"events"`
-	}
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&batch); err != nil {
-		return nil, badRequest("events", models.CodeInvalid, `the body must be one JSON object {"events":[…]} with no other fields`)
-	}
-	if len(batch.Events) > models.MaxBatchEvents {
-		return nil, badRequest("events", models.CodeInvalid, fmt.Sprintf("a batch holds at most %d events, this one has %d", models.MaxBatchEvents, len(batch.Events)))
-	}
-	var errs models.ValidationError
-	inputs := make([]models.UsageEventInput, len(batch.Events))
-	for i, raw := range batch.Events {
-		in, err := models.DecodeUsageEvent(raw)
-		if err != nil {
-			errs.Add(fmt.Sprintf("events[%d]", i), models.CodeInvalid, fmt.Sprintf("events[%d]: %v", i, err))
-		}
-		inputs[i] = in
-	}
-	return inputs, errs.Err()
+// exampleRecordUsageEvents is the /metadata sample.
+func exampleRecordUsageEvents() (any, any) {
+	ev := json.RawMessage(`{"id":"cdr-1001","accountSid":"AC0000000000000000000000000000d002","category":"calls-outbound","occurredAt":"2024-01-20T14:03:00Z","count":1,"usage":"3","price":"0.039","currency":"usd"}`)
+	return RecordUsageEvents{Events: []json.RawMessage{ev}}, RecordUsageEventsResponse{Accepted: 1, DuplicateIndexes: []int{}}
 }

@@ -43,40 +43,50 @@ func (p params) get(name string) string {
 
 // date reads an optional date parameter (YYYY-MM-DD or ±Ndays).
 func (p params) date(name string, today models.Date) *models.Date {
-	s := p.get(name)
+	return parseDate(p.errs, name, p.get(name), today)
+}
+
+// account reads an optional account SID parameter.
+func (p params) account(name string) string { return parseAccount(p.errs, name, p.get(name)) }
+
+// category reads an optional category parameter.
+func (p params) category(name string) *models.Category {
+	return parseCategory(p.errs, name, p.get(name))
+}
+
+// parseDate reads an optional date (YYYY-MM-DD or ±Ndays); "" is absent.
+func parseDate(errs *models.ValidationError, name, s string, today models.Date) *models.Date {
 	if s == "" {
 		return nil
 	}
 	d, err := models.ParseDateParam(s, today)
 	if err != nil {
-		p.errs.Add(name, models.CodeInvalid, fmt.Sprintf("%s: %v; use %s", name, err, models.DateForms))
+		errs.Add(name, models.CodeInvalid, fmt.Sprintf("%s: %v; use %s", name, err, models.DateForms))
 		return nil
 	}
 	return &d
 }
 
-// account reads an optional account SID parameter.
-func (p params) account(name string) string {
-	s := p.get(name)
+// parseAccount reads an optional account SID; "" is absent.
+func parseAccount(errs *models.ValidationError, name, s string) string {
 	if s == "" {
 		return ""
 	}
 	sid, ok := models.NormalizeAccountSid(s)
 	if !ok {
-		p.errs.Add(name, models.CodeInvalid, fmt.Sprintf("%s %q is not an account SID (AC followed by 32 hex digits)", name, s))
+		errs.Add(name, models.CodeInvalid, fmt.Sprintf("%s %q is not an account SID (AC followed by 32 hex digits)", name, s))
 	}
 	return sid
 }
 
-// category reads an optional category parameter.
-func (p params) category(name string) *models.Category {
-	s := p.get(name)
+// parseCategory reads an optional category; "" is absent.
+func parseCategory(errs *models.ValidationError, name, s string) *models.Category {
 	if s == "" {
 		return nil
 	}
 	c, ok := models.ParseCategory(s)
 	if !ok {
-		p.errs.Add(name, models.CodeInvalid, fmt.Sprintf("%s %q is not a usage category; valid categories are %s", name, s, strings.Join(models.CategoryNames(), ", ")))
+		errs.Add(name, models.CodeInvalid, fmt.Sprintf("%s %q is not a usage category; valid categories are %s", name, s, strings.Join(models.CategoryNames(), ", ")))
 		return nil
 	}
 	return &c

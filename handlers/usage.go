@@ -5,32 +5,53 @@ import (
 	"net/url"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
 	"github.com/shopspring/decimal"
 )
 
-// ListUsageRecords is the operation's request, bound case-insensitively from
-// the query string. Category is our extension to Evo Voice's operation.
+// ListUsageRecords is the operation's request DTO as clients send it, in
+// the query string with names in any letter case. Category is our extension
+// to Evo Voice's operation.
 type ListUsageRecords struct {
+	AccountID string `json:"accountId,omitempty"`
+	StartDate string `json:"startDate,omitempty"`
+	EndDate   string `json:"endDate,omitempty"`
+	Category  string `json:"category,omitempty"`
+}
+
+// listUsageRecordsOp registers ListUsageRecords.
+func (a *API) listUsageRecordsOp() Operation {
+	return newOperation(Operation{
+		Name:    "ListUsageRecords",
+		Method:  http.MethodGet,
+		Path:    "/billing/usage",
+		Roles:   []string{auth.RoleSystemAdministrator, auth.RoleManager},
+		Summary: "Usage records of one account over a range of days: one record per category, in catalog order (or one category with Category).",
+		Example: exampleListUsageRecords,
+	}, nil, a.listUsageRecords)
+}
+
+// usageFilter is a ListUsageRecords request, checked.
+type usageFilter struct {
 	AccountID string
 	StartDate *models.Date
 	EndDate   *models.Date
 	Category  *models.Category
 }
 
-// bindListUsageRecords reads and checks every parameter, reporting all bad ones.
-func bindListUsageRecords(q url.Values, today models.Date) (ListUsageRecords, error) {
+// checkListUsageRecords parses and checks every parameter, reporting all bad ones.
+func checkListUsageRecords(r ListUsageRecords, today models.Date) (usageFilter, error) {
 	var errs models.ValidationError
-	p := newParams(q, &errs)
-	r := ListUsageRecords{
-		AccountID: p.account("AccountId"),
-		StartDate: p.date("StartDate", today),
-		EndDate:   p.date("EndDate", today),
-		Category:  p.category("Category"),
+	f := usageFilter{
+		AccountID: parseAccount(&errs, "AccountId", r.AccountID),
+		StartDate: parseDate(&errs, "StartDate", r.StartDate, today),
+		EndDate:   parseDate(&errs, "EndDate", r.EndDate, today),
+		Category:  parseCategory(&errs, "Category", r.Category),
 	}
-	checkOrder(&errs, r.StartDate, r.EndDate)
-	return r, errs.Err()
+	checkOrder(&errs, f.StartDate, f.EndDate)
+	return f, errs.Err()
 }
 
 // UsageRecord is a record as ServiceStack clients read it: camelCase, fields
@@ -51,29 +72,73 @@ type UsageRecord struct {
 	URI         string      `json:"uri"`
 }
 
-// jsonDecimal writes a decimal as a JSON number, digit for digit.
-type jsonDecimal struct{ decimal.Decimal }
+// UsageRecords is ListUsageRecords' answer. It writes its own JSV, field by
+// field, without reflection: it is the service's hottest answer.
+type UsageRecords []UsageRecord
 
-func (d jsonDecimal) MarshalJSON() ([]byte, error) { return []byte(decimalText(d.Decimal)), nil }
-
-// decimalText writes a decimal keeping its scale (1.50 stays 1.50), never in
-// exponent form.
-func decimalText(d decimal.Decimal) string {
-	if d.Exponent() < 0 {
-		return d.StringFixed(-d.Exponent())
+// AppendJSV writes [{accountSid:…,…},…] in the declared field order.
+func (rs UsageRecords) AppendJSV(b []byte) []byte {
+	b = append(b, '[')
+	for i := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = rs[i].AppendJSV(b)
 	}
-	return d.String()
+	return append(b, ']')
 }
 
-func (a *API) listUsageRecords(c echo.Context) error {
-	req, err := bindListUsageRecords(c.QueryParams(), a.today())
+// AppendJSV writes one record; a null count (totalprice) is left out.
+func (r *UsageRecord) AppendJSV(b []byte) []byte {
+	b = append(b, "{accountSid:"...)
+	b = jsv.AppendString(b, r.AccountSid)
+	b = append(b, ",category:"...)
+	b = jsv.AppendString(b, r.Category)
+	if r.Count != nil {
+		b = append(b, ",count:"...)
+		b = jsv.AppendInt(b, *r.Count)
+	}
+	b = append(b, ",countUnit:"...)
+	b = jsv.AppendString(b, r.CountUnit)
+	b = append(b, ",description:"...)
+	b = jsv.AppendString(b, r.Description)
+	b = append(b, ",endDate:"...)
+	b = jsv.AppendString(b, r.EndDate)
+	b = append(b, ",price:"...)
+	b = jsv.AppendDecimal(b, r.Price.Decimal)
+	b = append(b, ",priceUnit:"...)
+	b = jsv.AppendString(b, r.PriceUnit)
+	b = append(b, ",startDate:"...)
+	b = jsv.AppendString(b, r.StartDate)
+	b = append(b, ",usage:"...)
+	b = jsv.AppendString(b, r.Usage)
+	b = append(b, ",usageUnit:"...)
+	b = jsv.AppendString(b, r.UsageUnit)
+	b = append(b, ",uri:"...)
+	b = jsv.AppendString(b, r.URI)
+	return append(b, '}')
+}
+
+// jsonDecimal is a decimal on the wire: a number digit for digit, keeping
+// its scale (1.50 stays 1.50), never in exponent form, in every format.
+type jsonDecimal struct{ decimal.Decimal }
+
+func (d jsonDecimal) MarshalJSON() ([]byte, error) { return jsv.AppendDecimal(nil, d.Decimal), nil }
+func (d jsonDecimal) MarshalText() ([]byte, error) { return jsv.AppendDecimal(nil, d.Decimal), nil }
+func (d jsonDecimal) AppendJSV(b []byte) []byte    { return jsv.AppendDecimal(b, d.Decimal) }
+
+// decimalText is a decimal's wire text.
+func decimalText(d decimal.Decimal) string { return string(jsv.AppendDecimal(nil, d)) }
+
+func (a *API) listUsageRecords(c echo.Context, r ListUsageRecords) (UsageRecords, error) {
+	req, err := checkListUsageRecords(r, a.today())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p := auth.PrincipalOf(c)
 	if req.AccountID == "" {
 		if len(p.AccountIDs) != 1 {
-			return badRequest("AccountId", models.CodeRequired, "AccountId is required: your token does not name exactly one account")
+			return nil, badRequest("AccountId", models.CodeRequired, "AccountId is required: your token does not name exactly one account")
 		}
 		req.AccountID = p.AccountIDs[0]
 	}
@@ -81,18 +146,18 @@ func (a *API) listUsageRecords(c echo.Context) error {
 	// One statement for the account, its lineage and its first usage day.
 	ov, err := a.store.AccountOverview(ctx, req.AccountID)
 	if err := a.scope.Decide(p, req.AccountID, ov.Lineage, err); err != nil {
-		return err
+		return nil, err
 	}
 	ans, err := a.runUsageQuery(ctx, usageQuery{account: ov.Account, firstUsage: ov.FirstUsage, firstUsageKnown: true,
 		start: req.StartDate, end: req.EndDate, category: req.Category})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out := make([]UsageRecord, len(ans.records))
+	out := make(UsageRecords, len(ans.records))
 	for i, r := range ans.records {
 		out[i] = newUsageRecord(r)
 	}
-	return writeJSON(c, http.StatusOK, out)
+	return out, nil
 }
 
 func newUsageRecord(r models.UsageRecord) UsageRecord {
@@ -118,4 +183,18 @@ func newUsageRecord(r models.UsageRecord) UsageRecord {
 func listUsageURI(r models.UsageRecord) string {
 	return "/billing/usage?AccountId=" + url.QueryEscape(r.AccountSid) + "&Category=" + url.QueryEscape(r.Category) +
 		"&EndDate=" + r.EndDate.String() + "&StartDate=" + r.StartDate.String()
+}
+
+// exampleListUsageRecords is the /metadata sample.
+func exampleListUsageRecords() (any, any) {
+	count := int64(45725)
+	rec := UsageRecord{
+		AccountSid: "AC0000000000000000000000000000d002", Category: "calls", Count: &count, CountUnit: "calls",
+		Description: "All voice calls, inbound and outbound", EndDate: "2024-01-31",
+		Price: jsonDecimal{decimal.RequireFromString("2763.209")}, PriceUnit: "usd", StartDate: "2024-01-01",
+		Usage: "215204", UsageUnit: "minutes",
+	}
+	rec.URI = listUsageURI(models.UsageRecord{AccountSid: rec.AccountSid, Category: rec.Category,
+		StartDate: models.NewDate(2024, 1, 1), EndDate: models.NewDate(2024, 1, 31)})
+	return ListUsageRecords{AccountID: rec.AccountSid, StartDate: "2024-01-01", EndDate: "2024-01-31", Category: "calls"}, UsageRecords{rec}
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/evovoice/billing/models"
 )
@@ -26,26 +27,55 @@ type usageAnswer struct {
 	period  models.DateRange
 }
 
-// runUsageQuery resolves the defaults of a query (EndDate today; StartDate the
-// account's creation day, or its first usage day if earlier) and reads the
-// rollups.
+// runUsageQuery answers a query whole.
 func (a *API) runUsageQuery(ctx context.Context, q usageQuery) (usageAnswer, error) {
-	accounts := []string{q.account.Sid}
+	plan, err := a.planUsageQuery(ctx, q)
+	if err != nil {
+		return usageAnswer{}, err
+	}
+	records, err := plan.records(ctx, 0, plan.len())
+	if err != nil {
+		return usageAnswer{}, err
+	}
+	return usageAnswer{records: records, period: plan.period}, nil
+}
+
+// usagePlan is a resolved usage query: the accounts and range it covers and
+// the categories and periods it lists. Its records are ordered by category
+// (catalog order), then period; they are read a window at a time, so that a
+// page of a long daily answer costs what it shows.
+type usagePlan struct {
+	store       Store
+	account     models.Account
+	accounts    []string
+	period      models.DateRange
+	granularity models.Granularity
+	cats        []models.Category  // listed, in catalog order
+	buckets     []models.DateRange // the periods of each category; one for GranularityAll
+	totals      models.Totals      // range totals, read while planning a range query
+}
+
+// planUsageQuery resolves the defaults of a query (EndDate today; StartDate
+// the account's creation day, or its first usage day if earlier) and decides
+// which categories it lists. A range query reads its totals here; a bucketed
+// one reads only the range totals that decide which categories have usage.
+func (a *API) planUsageQuery(ctx context.Context, q usageQuery) (*usagePlan, error) {
+	p := &usagePlan{store: a.store, account: q.account, accounts: []string{q.account.Sid}, granularity: q.granularity}
 	if q.includeSubaccounts {
 		var err error
-		if accounts, err = a.store.Descendants(ctx, q.account.Sid); err != nil {
-			return usageAnswer{}, err
+		if p.accounts, err = a.store.Descendants(ctx, q.account.Sid); err != nil {
+			return nil, err
 		}
 	}
 
-	period := models.DateRange{End: a.today()}
+	p.period = models.DateRange{End: a.today()}
 	if q.end != nil {
-		period.End = *q.end
+		p.period.End = *q.end
 	}
 	if q.start != nil {
-		period.Start = *q.start
+		p.period.Start = *q.start
 	} else {
-		period.Start = models.DateOf(q.account.CreatedAt)
+		p.period.Start = models.DateOf(q.account.CreatedAt)
 		first, ok := models.Date(0), false
 		if q.firstUsageKnown && !q.includeSubaccounts {
 			if ok = q.firstUsage != nil; ok {
@@ -53,45 +83,122 @@ func (a *API) runUsageQuery(ctx context.Context, q usageQuery) (usageAnswer, err
 			}
 		} else {
 			var err error
-			if first, ok, err = a.store.FirstUsageDay(ctx, accounts); err != nil {
-				return usageAnswer{}, err
+			if first, ok, err = a.store.FirstUsageDay(ctx, p.accounts); err != nil {
+				return nil, err
 			}
 		}
-		if ok && first < period.Start {
-			period.Start = first
+		if ok && first < p.period.Start {
+			p.period.Start = first
 		}
 		// A default start never makes a range backwards: an EndDate before the
 		// account existed asks for that one day.
-		period.Start = min(period.Start, period.End)
+		p.period.Start = min(p.period.Start, p.period.End)
+	}
+	if p.period.Start > p.period.End {
+		// Only a StartDate after the default EndDate (today) gets here.
+		return nil, badRequest("StartDate", models.CodeInvalid, fmt.Sprintf("StartDate %s is after EndDate %s", p.period.Start, p.period.End))
 	}
 
 	cats := models.Categories()
 	if q.category != nil {
 		cats = []models.Category{*q.category}
 	}
-	uq := models.UsageQuery{Accounts: accounts, Range: period, Categories: storedCategories(q.category)}
-	currency := q.account.Currency
-
-	if q.granularity == models.GranularityAll {
-		totals, err := a.store.UsageTotals(ctx, uq)
-		if err != nil {
-			return usageAnswer{}, err
+	p.cats, p.buckets = cats, []models.DateRange{p.period}
+	if q.granularity != models.GranularityAll {
+		p.buckets = p.period.Buckets(q.granularity)
+	}
+	if q.granularity == models.GranularityAll || q.category == nil {
+		var err error
+		uq := models.UsageQuery{Accounts: p.accounts, Range: p.period, Categories: models.StoredCategories(cats)}
+		if p.totals, err = a.store.UsageTotals(ctx, uq); err != nil {
+			return nil, err
 		}
-		return usageAnswer{records: models.RangeRecords(q.account.Sid, currency, cats, period, totals), period: period}, nil
 	}
-	byPeriod, err := a.store.UsageByPeriod(ctx, uq, q.granularity)
-	if err != nil {
-		return usageAnswer{}, err
+	if q.granularity != models.GranularityAll {
+		p.cats = models.ListedCategories(cats, q.category != nil, p.totals)
 	}
-	buckets := period.Buckets(q.granularity)
-	return usageAnswer{records: models.BucketRecords(q.account.Sid, currency, cats, q.category != nil, buckets, byPeriod), period: period}, nil
+	return p, nil
 }
 
-// storedCategories are the categories whose rollups a filter needs: the
-// category and its descendants; nil (all) for no filter or totalprice.
-func storedCategories(c *models.Category) []string {
-	if c == nil || c.Name == models.TotalPrice {
-		return nil
+// len is the number of records in the whole answer.
+func (p *usagePlan) len() int { return len(p.cats) * len(p.buckets) }
+
+// key is what orders record i: its category's catalog index and its period's start.
+func (p *usagePlan) key(i int) (category int, start models.Date) {
+	n := len(p.buckets)
+	index, _ := models.CategoryIndex(p.cats[i/n].Name)
+	return index, p.buckets[i%n].Start
+}
+
+// countThrough is how many records sort at or before a key.
+func (p *usagePlan) countThrough(category int, start models.Date) int {
+	count := 0
+	for _, c := range p.cats {
+		index, _ := models.CategoryIndex(c.Name)
+		switch {
+		case index < category:
+			count += len(p.buckets)
+		case index == category:
+			for _, b := range p.buckets {
+				if b.Start <= start {
+					count++
+				}
+			}
+		}
 	}
-	return models.Subtree(c.Name)
+	return count
+}
+
+// records reads the records at positions [from, to) of the answer.
+func (p *usagePlan) records(ctx context.Context, from, to int) ([]models.UsageRecord, error) {
+	to = min(to, p.len())
+	if from >= to {
+		return []models.UsageRecord{}, nil
+	}
+	sid, currency := p.account.Sid, p.account.Currency
+	if p.granularity == models.GranularityAll {
+		return models.RangeRecords(sid, currency, p.cats[from:to], p.period, p.totals), nil
+	}
+
+	// The window covers a run of categories, each over a run of periods: the
+	// first and last categories may be partial, those between are whole. Runs
+	// with the same periods share one query, so a window costs at most three.
+	type run struct {
+		cat    models.Category
+		b0, b1 int // periods [b0, b1)
+	}
+	n := len(p.buckets)
+	var runs []run
+	for i := from / n; i*n < to; i++ {
+		runs = append(runs, run{p.cats[i], max(from-i*n, 0), min(to-i*n, n)})
+	}
+	out := make([]models.UsageRecord, 0, to-from)
+	for len(runs) > 0 {
+		same := 1
+		for same < len(runs) && runs[same].b0 == runs[0].b0 && runs[same].b1 == runs[0].b1 {
+			same++
+		}
+		group := runs[:same]
+		runs = runs[same:]
+		cats := make([]models.Category, len(group))
+		for i, r := range group {
+			cats[i] = r.cat
+		}
+		b0, b1 := group[0].b0, group[0].b1
+		uq := models.UsageQuery{
+			Accounts:   p.accounts,
+			Range:      models.DateRange{Start: p.buckets[b0].Start, End: p.buckets[b1-1].End},
+			Categories: models.StoredCategories(cats),
+		}
+		byPeriod, err := p.store.UsageByPeriod(ctx, uq, p.granularity)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range group {
+			for _, b := range p.buckets[b0:b1] {
+				out = append(out, models.NewRecord(sid, currency, r.cat, b, models.Rollup(r.cat, byPeriod[b.Start])))
+			}
+		}
+	}
+	return out, nil
 }

@@ -107,6 +107,13 @@ func LookupCategory(name string) (Category, bool) {
 	return categories[i], true
 }
 
+// CategoryIndex is a category's position in the catalog, the order of every
+// listing; ok is false for an unknown name.
+func CategoryIndex(name string) (index int, ok bool) {
+	index, ok = cat.index[name]
+	return index, ok
+}
+
 // ParseCategory accepts the documented lower-case name in any letter case, and
 // the Restcomm enum spelling (SMS_OUTBOUND_LONGCODE) that old clients send.
 func ParseCategory(s string) (Category, bool) {

@@ -48,21 +48,26 @@ type UsageEventInput struct {
 	Usage      json.RawMessage `json:"usage"`
 	Price      json.RawMessage `json:"price"`
 	Currency   string          `json:"currency"`
+
+	// Malformed says why the event could not be decoded; Validate reports it.
+	Malformed string `json:"-"`
 }
 
 // DecodeUsageEvent reads one JSON event, refusing unknown fields so that a
-// misspelt "price" is an error rather than a free call.
-func DecodeUsageEvent(data []byte) (UsageEventInput, error) {
+// misspelt "price" is an error rather than a free call. An event that cannot
+// be decoded comes back Malformed, to be reported with the batch's other
+// problems.
+func DecodeUsageEvent(data []byte) UsageEventInput {
 	var in UsageEventInput
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return in, fmt.Errorf("not a valid usage event: %s", jsonProblem(err))
+		return UsageEventInput{Malformed: "not a valid usage event: " + jsonProblem(err)}
 	}
 	if dec.More() {
-		return in, fmt.Errorf("not a valid usage event: more than one JSON value")
+		return UsageEventInput{Malformed: "not a valid usage event: more than one JSON value"}
 	}
-	return in, nil
+	return in
 }
 
 // jsonProblem describes a decoding error without Go type names.
@@ -79,6 +84,11 @@ func jsonProblem(err error) string {
 func (in UsageEventInput) Validate(prefix string, errs *ValidationError) (UsageEvent, bool) {
 	n := len(errs.Errors)
 	ev := UsageEvent{ID: in.ID, Count: 1}
+	if in.Malformed != "" {
+		name := strings.TrimSuffix(prefix, ".")
+		errs.Add(name, CodeInvalid, name+": "+in.Malformed)
+		return ev, false
+	}
 
 	switch {
 	case in.ID == "":

@@ -99,25 +99,31 @@ func BenchmarkRangeRecords(b *testing.B) {
 	}
 }
 
-// BenchmarkBucketRecords builds bucketed answers: 90 days of one category,
-// and 25 months of every category (650 records).
+// BenchmarkBucketRecords builds bucketed answers the way the usage plan
+// does, a record per category and period: 90 days of one category, and 25
+// months of every category (650 records).
 func BenchmarkBucketRecords(b *testing.B) {
 	calls, _ := LookupCategory("calls")
 	days90 := DateRange{Start: benchToday - 89, End: benchToday}
 	cases := []struct {
 		name    string
 		cats    []Category
-		named   bool
 		buckets []DateRange
 		pt      PeriodTotals
 	}{
-		{"daily90-one-category", []Category{calls}, true, days90.Buckets(GranularityDay), benchPeriods},
-		{"monthly2y-all-categories", Categories(), false, twoYears.Buckets(GranularityMonth), periodTotals(twoYears, GranularityMonth)},
+		{"daily90-one-category", []Category{calls}, days90.Buckets(GranularityDay), benchPeriods},
+		{"monthly2y-all-categories", Categories(), twoYears.Buckets(GranularityMonth), periodTotals(twoYears, GranularityMonth)},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			for range b.N {
-				if len(BucketRecords("AC00000000000000000000000000000001", "usd", c.cats, c.named, c.buckets, c.pt)) == 0 {
+				out := make([]UsageRecord, 0, len(c.cats)*len(c.buckets))
+				for _, cat := range c.cats {
+					for _, bk := range c.buckets {
+						out = append(out, NewRecord("AC00000000000000000000000000000001", "usd", cat, bk, Rollup(cat, c.pt[bk.Start])))
+					}
+				}
+				if len(out) == 0 {
 					b.Fatal("no records")
 				}
 			}

@@ -1,6 +1,10 @@
 package models
 
-import "github.com/shopspring/decimal"
+import (
+	"slices"
+
+	"github.com/shopspring/decimal"
+)
 
 // Sums are the rolled-up figures of some usage.
 type Sums struct {
@@ -86,24 +90,35 @@ func RangeRecords(accountSid, currency string, cats []Category, period DateRange
 	return out
 }
 
-// BucketRecords is a bucketed query's answer: for each category, in catalog
-// order, one record per bucket. A category with no usage in the whole range is
-// left out unless named explicitly; a listed one gets every bucket, zeros
-// included, so that a chart can draw it directly.
-func BucketRecords(accountSid, currency string, cats []Category, named bool, buckets []DateRange, pt PeriodTotals) []UsageRecord {
-	var out []UsageRecord
-	sums := make([]Sums, len(buckets))
+// ListedCategories are the categories a bucketed answer lists: the named
+// one, or else every category whose figures over the whole range (t) are not
+// all zero: a category is listed exactly when its range record is not zero.
+func ListedCategories(cats []Category, named bool, t Totals) []Category {
+	if named {
+		return cats
+	}
+	var out []Category
 	for _, c := range cats {
-		used := false
-		for i, b := range buckets {
-			sums[i] = Rollup(c, pt[b.Start])
-			used = used || !sums[i].IsZero()
+		if !Rollup(c, t).IsZero() {
+			out = append(out, c)
 		}
-		if !used && !named {
-			continue
+	}
+	return out
+}
+
+// StoredCategories are the stored categories whose rollups the figures of
+// cats need: their subtrees, or nil (every category) when totalprice is
+// among them.
+func StoredCategories(cats []Category) []string {
+	var out []string
+	for _, c := range cats {
+		if c.Name == TotalPrice {
+			return nil
 		}
-		for i, b := range buckets {
-			out = append(out, NewRecord(accountSid, currency, c, b, sums[i]))
+		for _, name := range Subtree(c.Name) {
+			if !slices.Contains(out, name) {
+				out = append(out, name)
+			}
 		}
 	}
 	return out

@@ -32,9 +32,11 @@ var environment = []envVar{
 	{"BILLING_JWT_ALGORITHM", "HS256 (default), RS256 or ES256; only this algorithm is accepted"},
 	{"BILLING_JWT_SECRET", "HS256 secret, at least 32 bytes (generated into the data dir with --demo when unset)"},
 	{"BILLING_JWT_PUBLIC_KEY", "PEM public key, or the path of a PEM file, for RS256/ES256"},
-	{"BILLING_JWT_PRIVATE_KEY", "PEM private key, or its path, for `billing token` with RS256/ES256"},
+	{"BILLING_JWT_PRIVATE_KEY", "PEM private key, or its path, for RS256/ES256: signs `billing token` and dashboard sign-ins"},
 	{"BILLING_JWT_ISSUER", "required iss claim (checked when set; written by `billing token`)"},
 	{"BILLING_JWT_AUDIENCE", "required aud claim (checked when set; written by `billing token`)"},
+	{"BILLING_SESSION_TTL", "how long a dashboard sign-in lasts (default 12h)"},
+	{"BILLING_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client"},
 	{"BILLING_PPROF_ADDR", "loopback address for Go profiles, off when empty (--pprof)"},
 	{"BILLING_BENCH_URL", "service URL for bench query and bench ingest (--url)"},
 	{"BILLING_BENCH_TOKEN", "SystemAdministrator bearer token for bench query and bench ingest (--token)"},
@@ -177,6 +179,19 @@ func jwtConfig(dataDir string, generate bool) (auth.JWTConfig, error) {
 	}
 	cfg.Secret = []byte(secret)
 	return cfg, nil
+}
+
+// newSigner builds the token signer: the HS256 secret, or for RS256 and
+// ES256 the private key in BILLING_JWT_PRIVATE_KEY.
+func newSigner(cfg auth.JWTConfig) (*auth.Signer, error) {
+	var key []byte
+	if cfg.Algorithm != "HS256" {
+		var err error
+		if key, err = pemSetting("BILLING_JWT_PRIVATE_KEY"); err != nil {
+			return nil, err
+		}
+	}
+	return auth.NewSigner(cfg, key)
 }
 
 // pemSetting reads a variable holding PEM text or the path of a PEM file.

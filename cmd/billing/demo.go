@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -26,7 +28,8 @@ const demoTokenTTL = 24 * time.Hour
 
 // seedDemo fills an empty database with three accounts and about 13 months
 // of usage, ingested through the same path as real events, then prints the
-// URL and ready-to-use tokens. On a database that has accounts it only prints.
+// URL, the dashboard users' passwords, ready-to-use tokens and fresh auth
+// tokens of the demo accounts. On a database that has accounts it adds no data.
 func seedDemo(ctx context.Context, store *repo.Store, signer *auth.Signer, baseURL string, out io.Writer) error {
 	has, err := store.HasAccounts(ctx)
 	if err != nil {
@@ -46,22 +49,107 @@ func seedDemo(ctx context.Context, store *repo.Store, signer *auth.Signer, baseU
 	if err != nil {
 		return err
 	}
+	tokens, err := rotateDemoTokens(ctx, store)
+	if err != nil {
+		return err
+	}
+	users, err := demoUsers(ctx, store)
+	if err != nil {
+		return err
+	}
 	if has {
 		fmt.Fprintln(out, "The database already holds accounts; no demo data was added.")
 	}
-	fmt.Fprintf(out, `
-Billing service (demo) at %[1]s
-  Accounts: %[2]s Acme Voice (parent)
+	fmt.Fprintf(out, "\nBilling service (demo) at %s\n", baseURL)
+	if len(users) > 0 {
+		fmt.Fprintf(out, "  Dashboard: open %s/ and sign in (new passwords at every demo start):\n", baseURL)
+		for _, u := range users {
+			fmt.Fprintf(out, "    user %-8s password %s   %s\n", u.name, u.password, u.about)
+		}
+	}
+	fmt.Fprintf(out, `  Accounts: %[2]s Acme Voice (parent)
             %[3]s Acme Support (sub-account)
             %[4]s Acme Marketing (sub-account)
   Tokens, valid for %[5]s:
     SystemAdministrator:       %[6]s
     Manager of Acme Voice:     %[7]s
-  Try:
-    curl -H "Authorization: Bearer %[7]s" '%[1]s/billing/usage?AccountId=%[3]s'
-
 `, baseURL, demoParent, demoSupport, demoMarketing, demoTokenTTL, admin, manager)
+	if tokens != nil {
+		fmt.Fprintf(out, `  Auth tokens for HTTP Basic (AccountSid:AuthToken), new at each demo start:
+    Acme Voice:                %[1]s
+    Acme Support:              %[2]s
+    Acme Marketing:            %[3]s
+`, tokens[demoParent], tokens[demoSupport], tokens[demoMarketing])
+	}
+	fmt.Fprintf(out, `  Try:
+    curl -H "Authorization: Bearer %[3]s" '%[1]s/billing/usage?AccountId=%[2]s'
+`, baseURL, demoSupport, manager)
+	if tokens != nil {
+		fmt.Fprintf(out, "    curl -u %[2]s:%[3]s '%[1]s/2010-04-01/Accounts/%[4]s/Usage/Records/Monthly.json?Category=calls'\n",
+			baseURL, demoParent, tokens[demoParent], demoSupport)
+	}
+	fmt.Fprintln(out)
 	return nil
+}
+
+// rotateDemoTokens gives the demo accounts fresh auth tokens at each demo
+// start, since only their hashes are stored; nil when the database has no
+// demo accounts.
+func rotateDemoTokens(ctx context.Context, store *repo.Store) (map[string]string, error) {
+	tokens := map[string]string{}
+	for _, sid := range []string{demoParent, demoSupport, demoMarketing} {
+		token := models.NewAuthToken()
+		err := store.SetAuthTokenHash(ctx, sid, models.HashAuthToken(token))
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		tokens[sid] = token
+	}
+	return tokens, nil
+}
+
+// demoUser is a dashboard user of the demo and its fresh password.
+type demoUser struct{ name, password, about string }
+
+// demoUsers creates the demo's dashboard users, or gives them new passwords:
+// only hashes are stored, so the passwords can be printed only when set.
+// Users are touched only in a demo database (one holding the demo parent
+// account), so that --demo never resets a real administrator's password.
+func demoUsers(ctx context.Context, store *repo.Store) ([]demoUser, error) {
+	if _, err := store.Account(ctx, demoParent); errors.Is(err, models.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	specs := []struct {
+		user  models.User
+		about string
+	}{
+		{models.User{Name: "admin", DisplayName: "Demo Administrator", Roles: []string{auth.RoleSystemAdministrator}}, "(SystemAdministrator: every account)"},
+		{models.User{Name: "manager", DisplayName: "Demo Manager", Roles: []string{auth.RoleManager}, AccountIDs: []string{demoParent}}, "(Manager of Acme Voice and its sub-accounts)"},
+	}
+	var out []demoUser
+	for _, s := range specs {
+		pw := crand.Text()[:16]
+		hash, err := auth.HashPassword(pw)
+		if err != nil {
+			return nil, err
+		}
+		u := s.user
+		u.PasswordHash, u.CreatedAt = hash, time.Now().UTC()
+		_, err = store.CreateUser(ctx, u)
+		if errors.Is(err, repo.ErrUserExists) {
+			err = store.SetUserPassword(ctx, u.Name, hash)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("demo user %s: %w", u.Name, err)
+		}
+		out = append(out, demoUser{u.Name, pw, s.about})
+	}
+	return out, nil
 }
 
 func createDemoData(ctx context.Context, store *repo.Store, today models.Date) error {

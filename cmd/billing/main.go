@@ -23,6 +23,7 @@ func commands() []command {
 		{"serve", "run the HTTP service: serve [--addr 127.0.0.1:8080] [--db URL] [--demo]", runServe},
 		{"migrate", "apply pending database migrations: migrate [--db URL]", runMigrate},
 		{"account", "manage accounts: account add --name NAME [--sid SID] [--parent SID] [--currency usd] | account rotate-token SID", runAccount},
+		{"user", "manage dashboard users: user add --name NAME --roles R1,R2 [--accounts SID,SID] [--display-name TEXT] [--password-file PATH] | user set-password --name NAME [--password-file PATH]; the password comes from the file or standard input", runUser},
 		{"ingest", "record usage events from NDJSON: ingest [--db URL] FILE (- for stdin)", runIngest},
 		{"token", "print a signed JWT: token --sub ID --roles R1,R2 [--accounts SID,SID] [--name NAME] [--ttl 1h]", runToken},
 		{"bench", "load harness: bench seed --db URL [--accounts 1000 --days 730 --seed 1] | bench query --url URL --token T | bench ingest --url URL --token T (bench help for all flags)", runBench},

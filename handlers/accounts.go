@@ -1,0 +1,163 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/models"
+	"github.com/labstack/echo/v4"
+)
+
+// ServiceStack list paging: Page counts from 0.
+const (
+	defaultCountPerPage = 100
+	maxCountPerPage     = 1000
+	maxPage             = 1_000_000
+)
+
+// ListAccounts is Evo Voice's operation of that name with ServiceStack's list
+// paging, bound case-insensitively from the query string. SpecificIds is
+// ServiceStack's ListRequest field too: the dashboard names its breadcrumbs'
+// accounts with it.
+type ListAccounts struct {
+	NameFilter   string
+	Page         int
+	CountPerPage int
+	All          bool
+	SpecificIds  []string
+}
+
+// AccountInfo is one account as ListAccounts returns it.
+type AccountInfo struct {
+	ID              string   `json:"id"`
+	Name            string   `json:"name"`
+	ParentAccountID string   `json:"parentAccountId,omitempty"`
+	AncestorIDs     []string `json:"ancestorIds"` // top-level account first; only those the caller may see
+	Currency        string   `json:"currency"`
+	DateCreated     string   `json:"dateCreated"`
+}
+
+// ListAccountsResponse is ServiceStack's ListResponse.
+type ListAccountsResponse struct {
+	Items      []AccountInfo `json:"items"`
+	TotalCount int           `json:"totalCount"`
+	TotalPages int           `json:"totalPages"`
+}
+
+// bindListAccounts reads and checks every parameter, reporting all bad ones.
+func bindListAccounts(q url.Values) (ListAccounts, error) {
+	var errs models.ValidationError
+	p := newParams(q, &errs)
+	r := ListAccounts{
+		NameFilter:   strings.TrimSpace(p.get("NameFilter")),
+		Page:         wholeNumber(p, &errs, "Page", 0),
+		CountPerPage: wholeNumber(p, &errs, "CountPerPage", defaultCountPerPage),
+		All:          flag(p, &errs, "All"),
+	}
+	if r.CountPerPage < 1 || r.CountPerPage > maxCountPerPage {
+		errs.Add("CountPerPage", models.CodeInvalid, fmt.Sprintf("CountPerPage must be from 1 to %d (or use All=true)", maxCountPerPage))
+	}
+	if r.Page > maxPage {
+		errs.Add("Page", models.CodeInvalid, fmt.Sprintf("Page must be at most %d", maxPage))
+	}
+	if len(r.NameFilter) > 200 {
+		errs.Add("NameFilter", models.CodeInvalid, "NameFilter is longer than 200 characters")
+	}
+	if ids := p.get("SpecificIds"); ids != "" {
+		r.SpecificIds = []string{}
+		for _, s := range strings.Split(ids, ",") {
+			sid, ok := models.NormalizeAccountSid(strings.TrimSpace(s))
+			if !ok {
+				errs.Add("SpecificIds", models.CodeInvalid, fmt.Sprintf("SpecificIds: %q is not an account SID (AC followed by 32 hex digits)", s))
+				continue
+			}
+			r.SpecificIds = append(r.SpecificIds, sid)
+		}
+		if len(r.SpecificIds) > maxCountPerPage {
+			errs.Add("SpecificIds", models.CodeInvalid, fmt.Sprintf("SpecificIds names more than %d accounts", maxCountPerPage))
+		}
+	}
+	return r, errs.Err()
+}
+
+func wholeNumber(p params, errs *models.ValidationError, name string, def int) int {
+	s := p.get(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		errs.Add(name, models.CodeInvalid, fmt.Sprintf("%s %q is not a whole number of at least 0", name, s))
+		return def
+	}
+	return n
+}
+
+func flag(p params, errs *models.ValidationError, name string) bool {
+	s := p.get(name)
+	if s == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		errs.Add(name, models.CodeInvalid, fmt.Sprintf("%s %q is not true or false", name, s))
+	}
+	return b
+}
+
+// listAccounts is GET /accounts: the accounts the caller may see.
+func (a *API) listAccounts(c echo.Context) error {
+	req, err := bindListAccounts(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	p := auth.PrincipalOf(c)
+	f := models.AccountFilter{Every: p.ReadsEveryAccount(), Roots: p.AccountIDs, NameFilter: req.NameFilter, IDs: req.SpecificIds}
+	if !req.All {
+		f.Limit, f.Offset = req.CountPerPage, req.Page*req.CountPerPage
+	}
+	page, err := a.store.ListAccounts(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	res := ListAccountsResponse{Items: make([]AccountInfo, len(page.Accounts)), TotalCount: page.Total}
+	perPage := req.CountPerPage
+	if req.All {
+		perPage = max(1, page.Total)
+	}
+	res.TotalPages = (page.Total + perPage - 1) / perPage
+	for i, acc := range page.Accounts {
+		res.Items[i] = accountInfo(acc, p)
+	}
+	return writeJSON(c, http.StatusOK, res)
+}
+
+// accountInfo describes an account, naming only ancestors the caller may see:
+// a Manager of a sub-account is not told its parent.
+func accountInfo(acc models.ListedAccount, p *auth.Principal) AccountInfo {
+	ancestors := acc.AncestorIDs
+	if !p.ReadsEveryAccount() {
+		i := slices.IndexFunc(ancestors, func(sid string) bool { return slices.Contains(p.AccountIDs, sid) })
+		if i < 0 {
+			i = len(ancestors)
+		}
+		ancestors = ancestors[i:]
+	}
+	info := AccountInfo{
+		ID:          acc.Sid,
+		Name:        acc.Name,
+		AncestorIDs: slices.Clone(ancestors),
+		Currency:    acc.Currency,
+		DateCreated: acc.CreatedAt.UTC().Format(time.RFC3339),
+	}
+	if len(ancestors) > 0 {
+		info.ParentAccountID = ancestors[len(ancestors)-1]
+	}
+	return info
+}

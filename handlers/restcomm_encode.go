@@ -1,0 +1,251 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/evovoice/billing/models"
+	"github.com/labstack/echo/v4"
+)
+
+// The wire formats of the Restcomm / Twilio face: Twilio's JSON envelope,
+// Twilio's XML (PascalCase elements under TwilioResponse or
+// RestcommResponse), and CSV. They are the face's own, independent of the
+// ServiceStack face's encoders.
+
+// requestFormat reads the format from the path's suffix, else from an Accept
+// header that asks for JSON, else XML (Twilio's and Restcomm's default).
+func requestFormat(r *http.Request) format {
+	switch suffixOf(r) {
+	case ".json":
+		return formatJSON
+	case ".xml":
+		return formatXML
+	case ".csv":
+		return formatCSV
+	}
+	if strings.Contains(strings.ToLower(r.Header.Get(echo.HeaderAccept)), "json") {
+		return formatJSON
+	}
+	return formatXML
+}
+
+// twilioRecord is a usage record on the wire. JSON: snake_case keys; count,
+// usage and price are strings; count is null for totalprice. XML: PascalCase
+// elements, Count empty for totalprice.
+type twilioRecord struct {
+	AccountSid      string          `json:"account_sid" xml:"AccountSid"`
+	APIVersion      string          `json:"api_version" xml:"ApiVersion"`
+	AsOf            string          `json:"as_of" xml:"AsOf"`
+	Category        string          `json:"category" xml:"Category"`
+	Count           nullString      `json:"count" xml:"Count"`
+	CountUnit       string          `json:"count_unit" xml:"CountUnit"`
+	Description     string          `json:"description" xml:"Description"`
+	EndDate         string          `json:"end_date" xml:"EndDate"`
+	Price           string          `json:"price" xml:"Price"`
+	PriceUnit       string          `json:"price_unit" xml:"PriceUnit"`
+	StartDate       string          `json:"start_date" xml:"StartDate"`
+	SubresourceURIs subresourceURIs `json:"subresource_uris" xml:"SubresourceUris"`
+	URI             string          `json:"uri" xml:"Uri"`
+	Usage           string          `json:"usage" xml:"Usage"`
+	UsageUnit       string          `json:"usage_unit" xml:"UsageUnit"`
+}
+
+// subresourceURIs are the record's category and dates asked of every view.
+type subresourceURIs struct {
+	AllTime   string `json:"all_time" xml:"AllTime"`
+	Today     string `json:"today" xml:"Today"`
+	Yesterday string `json:"yesterday" xml:"Yesterday"`
+	ThisMonth string `json:"this_month" xml:"ThisMonth"`
+	LastMonth string `json:"last_month" xml:"LastMonth"`
+	Daily     string `json:"daily" xml:"Daily"`
+	Monthly   string `json:"monthly" xml:"Monthly"`
+	Yearly    string `json:"yearly" xml:"Yearly"`
+}
+
+// nullString is a string that may be JSON null; XML writes null as empty.
+type nullString struct {
+	s     string
+	valid bool
+}
+
+func (n nullString) MarshalJSON() ([]byte, error) {
+	if !n.valid {
+		return []byte("null"), nil
+	}
+	return json.Marshal(n.s)
+}
+
+func (n nullString) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	return e.EncodeElement(n.s, start)
+}
+
+func newTwilioRecord(r models.UsageRecord, f face, asOf string, u usageURIs, s subresource) twilioRecord {
+	rec := twilioRecord{
+		AccountSid:  r.AccountSid,
+		APIVersion:  f.apiVersion,
+		AsOf:        asOf,
+		Category:    r.Category,
+		CountUnit:   r.CountUnit,
+		Description: r.Description,
+		EndDate:     r.EndDate.String(),
+		Price:       decimalText(r.Price),
+		PriceUnit:   r.PriceUnit,
+		StartDate:   r.StartDate.String(),
+		URI:         u.record(s, r),
+		Usage:       decimalText(r.Usage),
+		UsageUnit:   r.UsageUnit,
+	}
+	if r.Count != nil {
+		rec.Count = nullString{s: strconv.FormatInt(*r.Count, 10), valid: true}
+	}
+	period := models.DateRange{Start: r.StartDate, End: r.EndDate}
+	uris := make(map[string]string, len(subresources))
+	for _, v := range subresources {
+		uris[v.name] = u.view(v, r.Category, period)
+	}
+	rec.SubresourceURIs = subresourceURIs{
+		AllTime: uris["AllTime"], Today: uris["Today"], Yesterday: uris["Yesterday"],
+		ThisMonth: uris["ThisMonth"], LastMonth: uris["LastMonth"],
+		Daily: uris["Daily"], Monthly: uris["Monthly"], Yearly: uris["Yearly"],
+	}
+	return rec
+}
+
+// usagePage is one page of a usage records list.
+type usagePage struct {
+	face            face
+	asOf            string
+	page, pageSize  int
+	start, end      int
+	uri             string
+	firstPageURI    string
+	nextPageURI     *string // nil on the last page
+	previousPageURI *string // nil on the first page
+	records         []twilioRecord
+}
+
+// twilioListJSON is Twilio's list envelope.
+type twilioListJSON struct {
+	End             int            `json:"end"`
+	FirstPageURI    string         `json:"first_page_uri"`
+	NextPageURI     *string        `json:"next_page_uri"`
+	Page            int            `json:"page"`
+	PageSize        int            `json:"page_size"`
+	PreviousPageURI *string        `json:"previous_page_uri"`
+	Start           int            `json:"start"`
+	URI             string         `json:"uri"`
+	UsageRecords    []twilioRecord `json:"usage_records"`
+}
+
+// twilioXML is the XML root: TwilioResponse or RestcommResponse, holding a
+// list or an exception.
+type twilioXML struct {
+	XMLName   xml.Name
+	Records   *twilioListXML   `xml:"UsageRecords,omitempty"`
+	Exception *twilioErrorBody `xml:"RestException,omitempty"`
+}
+
+// twilioListXML carries the paging information as attributes, as Twilio's
+// XML lists do; a missing next or previous page is an empty attribute.
+type twilioListXML struct {
+	Page            int            `xml:"page,attr"`
+	PageSize        int            `xml:"pagesize,attr"`
+	Start           int            `xml:"start,attr"`
+	End             int            `xml:"end,attr"`
+	URI             string         `xml:"uri,attr"`
+	FirstPageURI    string         `xml:"firstpageuri,attr"`
+	PreviousPageURI string         `xml:"previouspageuri,attr"`
+	NextPageURI     string         `xml:"nextpageuri,attr"`
+	Records         []twilioRecord `xml:"UsageRecord"`
+}
+
+// twilioErrorBody is Twilio's error, in JSON and (as RestException) in XML.
+type twilioErrorBody struct {
+	Code     int    `json:"code" xml:"Code"`
+	Message  string `json:"message" xml:"Message"`
+	MoreInfo string `json:"more_info" xml:"MoreInfo"`
+	Status   int    `json:"status" xml:"Status"`
+}
+
+// csvRecordHeader names the CSV columns: the JSON keys, less subresource_uris.
+var csvRecordHeader = []string{"account_sid", "api_version", "as_of", "category", "count", "count_unit", "description", "end_date", "price", "price_unit", "start_date", "uri", "usage", "usage_unit"}
+
+func writeUsagePage(c echo.Context, f format, pg usagePage) error {
+	switch f {
+	case formatJSON:
+		return writeTwilioJSON(c, http.StatusOK, twilioListJSON{
+			End: pg.end, FirstPageURI: pg.firstPageURI, NextPageURI: pg.nextPageURI, Page: pg.page, PageSize: pg.pageSize,
+			PreviousPageURI: pg.previousPageURI, Start: pg.start, URI: pg.uri, UsageRecords: pg.records,
+		})
+	case formatCSV:
+		rows := [][]string{csvRecordHeader}
+		for _, r := range pg.records {
+			rows = append(rows, []string{r.AccountSid, r.APIVersion, r.AsOf, r.Category, r.Count.s, r.CountUnit, r.Description,
+				r.EndDate, r.Price, r.PriceUnit, r.StartDate, r.URI, r.Usage, r.UsageUnit})
+		}
+		return writeTwilioCSV(c, http.StatusOK, rows)
+	}
+	list := &twilioListXML{
+		Page: pg.page, PageSize: pg.pageSize, Start: pg.start, End: pg.end, URI: pg.uri, FirstPageURI: pg.firstPageURI,
+		Records: pg.records,
+	}
+	if pg.previousPageURI != nil {
+		list.PreviousPageURI = *pg.previousPageURI
+	}
+	if pg.nextPageURI != nil {
+		list.NextPageURI = *pg.nextPageURI
+	}
+	return writeTwilioXML(c, http.StatusOK, twilioXML{XMLName: xml.Name{Local: pg.face.xmlRoot}, Records: list})
+}
+
+func writeTwilioErrorBody(c echo.Context, fc face, f format, e twilioErrorBody) error {
+	switch f {
+	case formatJSON:
+		return writeTwilioJSON(c, e.Status, e)
+	case formatCSV:
+		return writeTwilioCSV(c, e.Status, [][]string{
+			{"code", "message", "more_info", "status"},
+			{strconv.Itoa(e.Code), e.Message, e.MoreInfo, strconv.Itoa(e.Status)},
+		})
+	}
+	return writeTwilioXML(c, e.Status, twilioXML{XMLName: xml.Name{Local: fc.xmlRoot}, Exception: &e})
+}
+
+// writeTwilioJSON writes compact JSON that keeps & in URIs as it is.
+func writeTwilioJSON(c echo.Context, status int, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return writeTwilioBody(c, status, "application/json; charset=utf-8", bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+func writeTwilioXML(c echo.Context, status int, v any) error {
+	body, err := xml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return writeTwilioBody(c, status, "application/xml; charset=utf-8", append([]byte(xml.Header), body...))
+}
+
+func writeTwilioCSV(c echo.Context, status int, rows [][]string) error {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if err := w.WriteAll(rows); err != nil {
+		return err
+	}
+	return writeTwilioBody(c, status, "text/csv; charset=utf-8", buf.Bytes())
+}
+
+func writeTwilioBody(c echo.Context, status int, contentType string, body []byte) error {
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	return c.Blob(status, contentType, body)
+}

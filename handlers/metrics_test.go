@@ -28,6 +28,9 @@ func TestMetrics(t *testing.T) {
 		e.get("/billing/usage?AccountId="+models.NewAccountSid(), e.admin()).expectError(t, http.StatusNotFound, "NotFound")
 		e.get("/billing/usage?AccountId="+sid, "").expectError(t, http.StatusUnauthorized, "Unauthorized")
 		e.get("/no/such/route/"+sid+"?AccountId="+sid, "").expectError(t, http.StatusNotFound, "NotFound")
+		if r := e.get("/2010-04-01/Accounts/"+sid+"/Usage/Records/Daily.json?StartDate=2024-03-01", e.admin()); r.StatusCode != http.StatusOK {
+			t.Fatalf("restcomm daily: %d %s", r.StatusCode, r.body)
+		}
 		res := e.ingest(
 			event{"id": "m-1", "accountSid": sid, "category": "calls-outbound", "occurredAt": "2024-03-01T10:00:00Z", "count": 1, "usage": "2", "price": "0.026"},
 			event{"id": "m-2", "accountSid": sid, "category": "calls-outbound", "occurredAt": "2024-03-01T11:00:00Z", "count": 1, "usage": "3", "price": "0.039"},
@@ -47,6 +50,7 @@ func TestMetrics(t *testing.T) {
 			`billing_http_requests_total{method="GET",route="/billing/usage",status="404"} 1`,
 			`billing_http_requests_total{method="GET",route="/billing/usage",status="401"} 1`,
 			`billing_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+			`billing_http_requests_total{method="GET",route="/2010-04-01/Accounts/:AccountSid/Usage/Records/:subresource",status="200"} 1`,
 			`billing_http_requests_total{method="POST",route="/billing/usage/events",status="200"} 2`,
 			`billing_http_request_duration_seconds_bucket{method="GET",route="/billing/usage",status="200",le="+Inf"} 1`,
 			`billing_http_requests_in_flight 1`, // this very request
@@ -106,6 +110,12 @@ func TestNotReadyUntilMigrated(t *testing.T) {
 	}
 	e.postEvents(event{"id": "x", "accountSid": sid, "category": "calls-outbound", "occurredAt": "2024-03-01T10:00:00Z"}).
 		expectError(t, http.StatusServiceUnavailable, "ServiceUnavailable")
+	expectTwilio503(t, e.get("/2010-04-01/Accounts/"+sid+"/Usage/Records.json", e.admin()))
+	for _, free := range []string{"/", "/metadata"} {
+		if r := e.get(free, ""); r.StatusCode != http.StatusOK {
+			t.Errorf("%s before the database is ready: %d", free, r.StatusCode)
+		}
+	}
 
 	ready.Store(true)
 	if r := e.get("/readyz", ""); r.StatusCode != http.StatusOK {
@@ -140,7 +150,23 @@ func TestDatabaseDownIs503(t *testing.T) {
 	}
 	e.postEvents(event{"id": "x", "accountSid": sid, "category": "calls-outbound", "occurredAt": "2024-03-01T10:00:00Z"}).
 		expectError(t, http.StatusServiceUnavailable, "ServiceUnavailable")
+	expectTwilio503(t, e.get("/2012-04-24/Accounts/"+sid+"/Usage/Records/Monthly.json", e.admin()))
 	if r := e.get("/readyz", ""); r.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("readyz with the database down: %d", r.StatusCode)
+	}
+}
+
+// expectTwilio503 checks a Restcomm route's answer while the database is
+// unavailable: Twilio's error shape, code 20503, Retry-After.
+func expectTwilio503(t *testing.T, r response) {
+	t.Helper()
+	var body struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+		Status  int    `json:"status"`
+	}
+	r.json(t, &body)
+	if r.StatusCode != http.StatusServiceUnavailable || body.Code != 20503 || body.Status != 503 || !strings.Contains(body.Message, "try again") || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("restcomm route: %d %s (Retry-After %q)", r.StatusCode, r.body, r.Header.Get("Retry-After"))
 	}
 }

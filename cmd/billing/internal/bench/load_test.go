@@ -52,7 +52,8 @@ func TestQueryLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		url, token := serve(t, store)
-		mix, err := bench.ParseMix("alltime:2,lastmonth,category90", []string{"quarter:1:/billing/usage?AccountId={account}&StartDate={month-3}&EndDate={today}"})
+		// Every preset (both faces, every format) and a custom template.
+		mix, err := bench.ParseMix(bench.DefaultMix, []string{"quarter:1:/billing/usage?AccountId={account}&StartDate={month-3}&EndDate={today}"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +63,7 @@ func TestQueryLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.All.Requests == 0 || rep.All.Errors != 0 || len(rep.ByRequest) != 4 || rep.ByRequest["quarter"].Requests == 0 {
+		if rep.All.Requests == 0 || rep.All.Errors != 0 || len(rep.ByRequest) != len(bench.Presets)+1 || rep.ByRequest["quarter"].Requests == 0 || rep.ByRequest["monthly2y"].Requests == 0 {
 			t.Fatalf("http load: %+v", rep)
 		}
 		if l := rep.All.Latency; !(0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max) {
@@ -73,7 +74,7 @@ func TestQueryLoad(t *testing.T) {
 		}
 
 		// The baselines read straight from the store, through its own code.
-		sqlMix, _ := bench.ParseMix("alltime,lastmonth,category90,daily90,monthly2y", nil)
+		sqlMix, _ := bench.ParseMix(bench.DefaultMix, nil)
 		for _, answerOnly := range []bool{false, true} {
 			c := cfg
 			c.Store, c.AnswerOnly, c.Mix = store, answerOnly, sqlMix
@@ -81,7 +82,7 @@ func TestQueryLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.All.Requests == 0 || rep.All.Errors != 0 || len(rep.ByRequest) != 5 {
+			if rep.All.Requests == 0 || rep.All.Errors != 0 || len(rep.ByRequest) != len(bench.Presets) {
 				t.Fatalf("sql load (answer only: %t): %+v", answerOnly, rep)
 			}
 		}

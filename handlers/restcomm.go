@@ -375,9 +375,39 @@ func (u usageURIs) list(s subresource, c *models.Category, period models.DateRan
 	return u.path(s) + "?" + strings.Join(q, "&")
 }
 
-// view is the URI that asks one view about a category over a period.
+// view is the URI that asks one view about a category over a period: what
+// query writes, built in one buffer, since every record carries five of them.
 func (u usageURIs) view(s subresource, category string, period models.DateRange) string {
-	return u.path(s) + "?" + strings.Join(u.query(s, category, period), "&")
+	var b strings.Builder
+	b.Grow(len(u.base) + len(s.name) + len(u.suffix) + len(category) + 80)
+	b.WriteString(u.base)
+	if s.name != "" {
+		b.WriteByte('/')
+		b.WriteString(s.name)
+	}
+	b.WriteString(u.suffix)
+	sep := byte('?')
+	param := func(name, value string) {
+		b.WriteByte(sep)
+		sep = '&'
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(value)
+	}
+	if category != "" {
+		param("Category", url.QueryEscape(category))
+	}
+	if s.window == nil {
+		param("StartDate", period.Start.String())
+		param("EndDate", period.End.String())
+	}
+	if !u.includeSubaccounts {
+		param("IncludeSubaccounts", "false")
+	}
+	if sep == '?' {
+		b.WriteByte('?') // as before: a view with no parameters still ends in "?"
+	}
+	return b.String()
 }
 
 // record is the URI that returns exactly one record: its own view with its

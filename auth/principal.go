@@ -88,6 +88,13 @@ func NewScope(l Lineages, notFound error) *Scope { return &Scope{lineages: l, no
 // account SIDs cannot be probed.
 func (s *Scope) CheckRead(ctx context.Context, p *Principal, sid string) error {
 	lineage, err := s.lineages.Lineage(ctx, sid)
+	return s.Decide(p, sid, lineage, err)
+}
+
+// Decide is CheckRead on a lineage the caller looked up itself (with err,
+// the lookup's error), for callers that read the lineage together with
+// other things in one query.
+func (s *Scope) Decide(p *Principal, sid string, lineage []string, err error) error {
 	if errors.Is(err, s.notFound) {
 		if p.ReadsEveryAccount() {
 			return &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "Account " + sid + " does not exist"}

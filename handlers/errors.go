@@ -153,6 +153,11 @@ func (a *API) classify(c echo.Context, err error) *apiError {
 	case errors.Is(err, context.DeadlineExceeded):
 		a.logError(c, err)
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "The request took too long; try again"}
+	case errors.Is(err, errNotReady):
+		return errUnavailable
+	case a.store.Unavailable(err):
+		a.logError(c, err)
+		return errUnavailable
 	}
 	a.logError(c, err)
 	return &apiError{Status: http.StatusInternalServerError, Code: "InternalServerError", Message: "An internal error occurred; quote request id " + c.Response().Header().Get(echo.HeaderXRequestID)}
@@ -197,6 +202,9 @@ func (a *API) handleError(err error, c echo.Context) {
 	e := a.classify(c, err)
 	if e.Status == http.StatusUnauthorized {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="billing"`)
+	}
+	if e.Status == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", "1")
 	}
 	if err := respond(c, negotiationOf(c), e.Status, e.response()); err != nil {
 		a.log.Warn("writing an error response failed", "err", err)

@@ -66,6 +66,8 @@ func (a *API) recordUsageEvents(c echo.Context, r RecordUsageEvents) (RecordUsag
 	if err != nil {
 		return RecordUsageEventsResponse{}, err
 	}
+	a.metrics.ingested.Add(float64(res.Accepted))
+	a.metrics.duplicates.Add(float64(len(res.Duplicates)))
 	out := RecordUsageEventsResponse{Accepted: res.Accepted, Duplicates: len(res.Duplicates), DuplicateIndexes: res.Duplicates}
 	if out.DuplicateIndexes == nil {
 		out.DuplicateIndexes = []int{}

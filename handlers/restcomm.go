@@ -87,6 +87,7 @@ func (a *API) usageRecordsRoutes(e *echo.Echo) {
 		g := e.Group(f.prefix,
 			a.twilioErrors(f),
 			middleware.Recover(), // a panic becomes an error the line above renders
+			a.guardReady,
 			auth.RequireBasicOrBearer(basic, a.verifier, auth.RoleSystemAdministrator, auth.RoleManager),
 		)
 		h := a.listTwilioUsageRecords(f)
@@ -206,11 +207,9 @@ func (a *API) listTwilioUsageRecords(f face) echo.HandlerFunc {
 			return resourceNotFound(c)
 		}
 		ctx := c.Request().Context()
-		if err := a.scope.CheckRead(ctx, auth.PrincipalOf(c), sid); err != nil {
-			return err
-		}
-		account, err := a.store.Account(ctx, sid)
-		if err != nil {
+		// One statement for the account, its lineage and its first usage day.
+		ov, err := a.store.AccountOverview(ctx, sid)
+		if err := a.scope.Decide(auth.PrincipalOf(c), sid, ov.Lineage, err); err != nil {
 			return err
 		}
 		today := a.today()
@@ -218,7 +217,8 @@ func (a *API) listTwilioUsageRecords(f face) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		q := usageQuery{account: account, includeSubaccounts: req.includeSubaccounts, start: req.start, end: req.end, category: req.category, granularity: sub.granularity}
+		q := usageQuery{account: ov.Account, firstUsage: ov.FirstUsage, firstUsageKnown: true,
+			includeSubaccounts: req.includeSubaccounts, start: req.start, end: req.end, category: req.category, granularity: sub.granularity}
 		if sub.window != nil {
 			w := sub.window(today)
 			q.start, q.end = &w.Start, &w.End
@@ -375,9 +375,39 @@ func (u usageURIs) list(s subresource, c *models.Category, period models.DateRan
 	return u.path(s) + "?" + strings.Join(q, "&")
 }
 
-// view is the URI that asks one view about a category over a period.
+// view is the URI that asks one view about a category over a period: what
+// query writes, built in one buffer, since every record carries five of them.
 func (u usageURIs) view(s subresource, category string, period models.DateRange) string {
-	return u.path(s) + "?" + strings.Join(u.query(s, category, period), "&")
+	var b strings.Builder
+	b.Grow(len(u.base) + len(s.name) + len(u.suffix) + len(category) + 80)
+	b.WriteString(u.base)
+	if s.name != "" {
+		b.WriteByte('/')
+		b.WriteString(s.name)
+	}
+	b.WriteString(u.suffix)
+	sep := byte('?')
+	param := func(name, value string) {
+		b.WriteByte(sep)
+		sep = '&'
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(value)
+	}
+	if category != "" {
+		param("Category", url.QueryEscape(category))
+	}
+	if s.window == nil {
+		param("StartDate", period.Start.String())
+		param("EndDate", period.End.String())
+	}
+	if !u.includeSubaccounts {
+		param("IncludeSubaccounts", "false")
+	}
+	if sep == '?' {
+		b.WriteByte('?') // as before: a view with no parameters still ends in "?"
+	}
+	return b.String()
 }
 
 // record is the URI that returns exactly one record: its own view with its

@@ -44,6 +44,9 @@ func (a *API) twilioErrors(f face) echo.MiddlewareFunc {
 				return err
 			}
 			e := a.twilioErrorOf(c, err)
+			if e.Status == http.StatusServiceUnavailable {
+				c.Response().Header().Set("Retry-After", "1")
+			}
 			if e.Status == http.StatusUnauthorized {
 				h := c.Response().Header()
 				h.Set(echo.HeaderWWWAuthenticate, `Basic realm="billing"`)
@@ -90,6 +93,11 @@ func (a *API) twilioErrorOf(c echo.Context, err error) *twilioError {
 	case errors.Is(err, context.DeadlineExceeded):
 		a.logError(c, err)
 		return &twilioError{Status: http.StatusServiceUnavailable, Code: 20503, Message: "The request took too long; try again"}
+	case errors.Is(err, errNotReady):
+		return &twilioError{Status: http.StatusServiceUnavailable, Code: 20503, Message: errUnavailable.Message}
+	case a.store.Unavailable(err):
+		a.logError(c, err)
+		return &twilioError{Status: http.StatusServiceUnavailable, Code: 20503, Message: errUnavailable.Message}
 	}
 	a.logError(c, err)
 	return &twilioError{Status: http.StatusInternalServerError, Code: 20500, Message: "An internal error occurred; quote request id " + c.Response().Header().Get(echo.HeaderXRequestID)}

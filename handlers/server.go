@@ -5,10 +5,13 @@ package handlers
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/evovoice/billing/auth"
@@ -23,6 +26,7 @@ type Store interface {
 	auth.Lineages
 	auth.AuthTokens
 	Account(ctx context.Context, sid string) (models.Account, error)
+	AccountOverview(ctx context.Context, sid string) (models.AccountOverview, error)
 	Descendants(ctx context.Context, sid string) ([]string, error)
 	FirstUsageDay(ctx context.Context, accounts []string) (models.Date, bool, error)
 	UsageTotals(ctx context.Context, q models.UsageQuery) (models.Totals, error)
@@ -31,6 +35,10 @@ type Store interface {
 	ListAccounts(ctx context.Context, f models.AccountFilter) (models.AccountPage, error)
 	UserByName(ctx context.Context, name string) (models.User, error)
 	Ping(ctx context.Context) error
+	// Unavailable tells whether an error means the database is unreachable,
+	// which requests report as 503 "try again", not as an internal error.
+	Unavailable(err error) bool
+	DBStats() sql.DBStats
 }
 
 // Config wires the handlers to their collaborators.
@@ -51,6 +59,10 @@ type Config struct {
 	// SignInLimits per user name and per client address; the auth package's
 	// defaults when zero.
 	NameLimit, AddrLimit auth.ThrottleLimit
+	// Ready reports whether the database is migrated and the API may serve;
+	// until then requests that need the database get 503. nil means ready
+	// from the start.
+	Ready func() bool
 }
 
 // API holds the handlers' shared state.
@@ -65,6 +77,8 @@ type API struct {
 	log        *slog.Logger
 	now        func() time.Time
 	ops        *operations
+	ready      func() bool
+	metrics    *metrics
 }
 
 // Limits on request bodies: ingestion batches are large, nothing else is.
@@ -83,7 +97,10 @@ func New(cfg Config) *echo.Echo {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = 30 * time.Second
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = func() bool { return true }
 	}
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = DefaultSessionTTL
@@ -104,6 +121,8 @@ func New(cfg Config) *echo.Echo {
 		scope:      auth.NewScope(cfg.Store, models.ErrNotFound),
 		log:        cfg.Logger,
 		now:        cfg.Now,
+		ready:      cfg.Ready,
+		metrics:    newMetrics(cfg.Store.DBStats),
 	}
 	assets, err := web.Assets()
 	if err != nil {
@@ -118,15 +137,19 @@ func New(cfg Config) *echo.Echo {
 	e.IPExtractor = clientAddress(cfg.TrustedProxies)
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(
+		a.metrics.middleware,
 		middleware.RequestID(),
 		a.accessLog,
 		middleware.Recover(),
 		securityHeaders,
 		requestTimeout(cfg.RequestTimeout),
+		a.requireReady,
 	)
 
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
+	// Counts and timings by route only: no token needed, no account data.
+	e.GET("/metrics", a.metrics.handler())
 
 	// The dashboard and its sign-in.
 	e.GET("/", static.page)
@@ -162,6 +185,62 @@ func clientAddress(trusted []*net.IPNet) echo.IPExtractor {
 		opts = append(opts, echo.TrustIPRange(n))
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// DefaultRequestTimeout bounds a request, its database calls included.
+const DefaultRequestTimeout = 10 * time.Second
+
+// errNotReady is what requests that need the database get until it has been
+// reached and migrated; each face renders it as its own 503.
+var errNotReady = errors.New("the database has not been reached and migrated yet")
+
+// errUnavailable is the ServiceStack answer while the database is down or
+// not yet migrated.
+var errUnavailable = &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
+	Message: "The usage database is not available at the moment; try again in a few seconds"}
+
+// requireReady answers 503 until the database has been reached and
+// migrated, so that a service started before its database says so clearly.
+// It guards every route but those that work without the database, so that
+// a new route is guarded unless said otherwise. The Restcomm face guards its
+// routes itself, after its error middleware, to answer in Twilio's shape.
+func (a *API) requireReady(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if a.ready() || databaseFree(c.Path()) || isRestcommRoute(c.Path()) {
+			return next(c)
+		}
+		return errNotReady
+	}
+}
+
+// guardReady is requireReady for the routes of a group that renders its own
+// errors.
+func (a *API) guardReady(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !a.ready() {
+			return errNotReady
+		}
+		return next(c)
+	}
+}
+
+// databaseFree are the routes that answer without the database; "" is a
+// path no route matched.
+func databaseFree(route string) bool {
+	switch route {
+	case "", "/healthz", "/readyz", "/metrics", "/", "/static/*", "/metadata", "/types/typescript", "/auth", "/auth/logout":
+		return true
+	}
+	return false
+}
+
+func isRestcommRoute(route string) bool {
+	for _, f := range faces {
+		if strings.HasPrefix(route, f.prefix+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // today is the current UTC calendar day by the injected clock.
@@ -206,6 +285,9 @@ func (a *API) healthz(c echo.Context) error {
 }
 
 func (a *API) readyz(c echo.Context) error {
+	if !a.ready() {
+		return writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": "starting: the database has not been reached and migrated yet"})
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if err := a.store.Ping(ctx); err != nil {

@@ -15,6 +15,10 @@ type usageQuery struct {
 	start, end         *models.Date     // as requested; nil takes the default
 	category           *models.Category // nil lists every category
 	granularity        models.Granularity
+	// The account's own first usage day when the caller already read it
+	// (firstUsageKnown; nil: no usage), to spare a query.
+	firstUsage      *models.Date
+	firstUsageKnown bool
 }
 
 // usageAnswer is the records of a usage query and the range they cover.
@@ -72,9 +76,16 @@ func (a *API) planUsageQuery(ctx context.Context, q usageQuery) (*usagePlan, err
 		p.period.Start = *q.start
 	} else {
 		p.period.Start = models.DateOf(q.account.CreatedAt)
-		first, ok, err := a.store.FirstUsageDay(ctx, p.accounts)
-		if err != nil {
-			return nil, err
+		first, ok := models.Date(0), false
+		if q.firstUsageKnown && !q.includeSubaccounts {
+			if ok = q.firstUsage != nil; ok {
+				first = *q.firstUsage
+			}
+		} else {
+			var err error
+			if first, ok, err = a.store.FirstUsageDay(ctx, p.accounts); err != nil {
+				return nil, err
+			}
 		}
 		if ok && first < p.period.Start {
 			p.period.Start = first

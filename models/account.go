@@ -18,6 +18,13 @@ type Account struct {
 	CreatedAt time.Time
 }
 
+// AccountOverview is an account with what reading its usage needs first.
+type AccountOverview struct {
+	Account
+	Lineage    []string // the account, its parent, and so on up to the top-level account
+	FirstUsage *Date    // the account's own first day with usage; nil when it has none
+}
+
 // NewAccountSid returns a fresh random SID: AC followed by 32 hex digits.
 func NewAccountSid() string { return "AC" + randomHex(16) }
 

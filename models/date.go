@@ -33,7 +33,17 @@ func NewDate(y int, m time.Month, d int) Date {
 // Time is midnight UTC at the start of the day.
 func (d Date) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 
-func (d Date) String() string { return d.Time().Format(dateLayout) }
+// String is YYYY-MM-DD, formatted by hand: it runs several times for every
+// record of every answer.
+func (d Date) String() string {
+	y, m, day := d.Time().Date()
+	if y < 0 || y > 9999 {
+		return d.Time().Format(dateLayout)
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + int(m)/10), byte('0' + int(m)%10), '-', byte('0' + day/10), byte('0' + day%10)}
+	return string(b[:])
+}
 
 func (d Date) AddDays(n int) Date { return d + Date(n) }
 

@@ -106,3 +106,11 @@ func TestMonthEnds(t *testing.T) {
 		}
 	}
 }
+
+func TestDateString(t *testing.T) {
+	for _, d := range []Date{MinDate, NewDate(1970, 1, 1), NewDate(2024, 2, 29), NewDate(2026, 11, 22), MaxDate, MinDate - 1, MaxDate + 1} {
+		if got, want := d.String(), d.Time().Format("2006-01-02"); got != want {
+			t.Errorf("%d: %q, want %q", d, got, want)
+		}
+	}
+}

@@ -101,8 +101,22 @@ func (s *Store) Descendants(ctx context.Context, sid string) ([]string, error) {
 			UNION ALL
 			SELECT a.sid FROM accounts a JOIN tree t ON a.parent_sid = t.sid
 		)
-		SELECT sid FROM tree ORDER BY sid`, sid).Scan(&sids).Error
+		SELECT sid FROM tree ORDER BY sid`, sid).Find(&sids).Error
 	return sids, err
+}
+
+// upwards is the body of a recursive "up" walk from an account (the
+// parameter) to its top-level ancestor. Each step must be a primary-key
+// probe: on Postgres a LATERAL … LIMIT 1 (a no-op on a unique key) keeps the
+// planner from hash-joining a scan of every account instead, 2.4 times
+// slower at 1,000 accounts and worse with more. SQLite probes the key anyway.
+func (s *Store) upwards() string {
+	step := `SELECT a.sid, a.parent_sid, u.depth + 1 FROM accounts a JOIN up u ON a.sid = u.parent_sid`
+	if s.dialect == Postgres {
+		step = `SELECT p.sid, p.parent_sid, u.depth + 1
+			FROM up u CROSS JOIN LATERAL (SELECT sid, parent_sid FROM accounts WHERE sid = u.parent_sid LIMIT 1) p`
+	}
+	return `SELECT sid, parent_sid, 0 FROM accounts WHERE sid = ? UNION ALL ` + step
 }
 
 // Lineage returns the account followed by its parent, grandparent and so on up
@@ -113,12 +127,8 @@ func (s *Store) Lineage(ctx context.Context, sid string) ([]string, error) {
 		Depth int
 	}
 	err := s.db.WithContext(ctx).Raw(`
-		WITH RECURSIVE up(sid, parent_sid, depth) AS (
-			SELECT sid, parent_sid, 0 FROM accounts WHERE sid = ?
-			UNION ALL
-			SELECT a.sid, a.parent_sid, u.depth + 1 FROM accounts a JOIN up u ON a.sid = u.parent_sid
-		)
-		SELECT sid, depth FROM up ORDER BY depth`, sid).Scan(&rows).Error
+		WITH RECURSIVE up(sid, parent_sid, depth) AS (`+s.upwards()+`)
+		SELECT sid, depth FROM up ORDER BY depth`, sid).Find(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -132,13 +142,57 @@ func (s *Store) Lineage(ctx context.Context, sid string) ([]string, error) {
 	return out, nil
 }
 
+// AccountOverview returns, in one statement, an account with what reading
+// its usage needs first: its lineage, for the scope check, and its first
+// usage day, for default ranges. ErrNotFound when the account does not exist.
+func (s *Store) AccountOverview(ctx context.Context, sid string) (models.AccountOverview, error) {
+	rows, err := s.query(ctx, `
+		WITH RECURSIVE up(sid, parent_sid, depth) AS (`+s.upwards()+`)
+		SELECT up.sid, a.name, a.parent_sid, a.currency, a.created_at,
+		       (SELECT MIN(d.day) FROM usage_daily d WHERE d.account_sid = a.sid)
+		FROM up CROSS JOIN accounts a
+		WHERE a.sid = ?
+		ORDER BY up.depth`, sid, sid)
+	if err != nil {
+		return models.AccountOverview{}, err
+	}
+	defer rows.Close()
+	var ov models.AccountOverview
+	for rows.Next() {
+		var (
+			lineageSid string
+			r          accountRow
+			first      sql.Null[models.Date]
+		)
+		if err := rows.Scan(&lineageSid, &r.Name, &r.ParentSid, &r.Currency, &r.CreatedAt, &first); err != nil {
+			return models.AccountOverview{}, err
+		}
+		if ov.Lineage == nil {
+			r.Sid = sid
+			ov.Account = r.model()
+			if first.Valid {
+				ov.FirstUsage = &first.V
+			}
+		}
+		ov.Lineage = append(ov.Lineage, lineageSid)
+	}
+	if err := rows.Err(); err != nil {
+		return models.AccountOverview{}, err
+	}
+	if ov.Lineage == nil {
+		return models.AccountOverview{}, ErrNotFound
+	}
+	return ov, nil
+}
+
 // accountCurrencies returns the currency of each named account that exists.
-func accountCurrencies(tx *gorm.DB, sids []string) (map[string]string, error) {
+func (s *Store) accountCurrencies(tx *gorm.DB, sids []string) (map[string]string, error) {
 	out := make(map[string]string, len(sids))
 	for start := 0; start < len(sids); start += maxParams {
 		end := min(start+maxParams, len(sids))
 		var rows []accountRow
-		if err := tx.Select("sid", "currency").Where("sid IN ?", sids[start:end]).Find(&rows).Error; err != nil {
+		cond, args := s.anyOf("sid", sids[start:end])
+		if err := tx.Select("sid", "currency").Where(cond, args...).Find(&rows).Error; err != nil {
 			return nil, err
 		}
 		for _, r := range rows {

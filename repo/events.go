@@ -80,10 +80,10 @@ func dedupeBatch(events []models.UsageEvent) (unique, dups []int, err error) {
 // ingest runs one attempt of the transaction.
 func (s *Store) ingest(ctx context.Context, events []models.UsageEvent, unique []int) (inserted int, dups []int, err error) {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := checkAccounts(tx, events, unique); err != nil {
+		if err := s.checkAccounts(tx, events, unique); err != nil {
 			return err
 		}
-		stored, err := insertEvents(tx, events, unique)
+		stored, err := s.insertEvents(tx, events, unique)
 		if err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ func (s *Store) ingest(ctx context.Context, events []models.UsageEvent, unique [
 				existing = append(existing, i)
 			}
 		}
-		if dups, err = compareExisting(tx, events, existing); err != nil {
+		if dups, err = s.compareExisting(tx, events, existing); err != nil {
 			return err
 		}
 		inserted = len(fresh)
@@ -106,7 +106,7 @@ func (s *Store) ingest(ctx context.Context, events []models.UsageEvent, unique [
 }
 
 // checkAccounts rejects events of unknown accounts or in another currency.
-func checkAccounts(tx *gorm.DB, events []models.UsageEvent, unique []int) error {
+func (s *Store) checkAccounts(tx *gorm.DB, events []models.UsageEvent, unique []int) error {
 	seen := map[string]bool{}
 	var sids []string
 	for _, i := range unique {
@@ -115,7 +115,7 @@ func checkAccounts(tx *gorm.DB, events []models.UsageEvent, unique []int) error 
 			sids = append(sids, sid)
 		}
 	}
-	currencies, err := accountCurrencies(tx, sids)
+	currencies, err := s.accountCurrencies(tx, sids)
 	if err != nil {
 		return err
 	}
@@ -139,10 +139,25 @@ const eventColumns = 9
 // insertEvents adds the events the ledger does not hold yet and returns the
 // keys it stored. A concurrent transaction holding the same key makes this one
 // wait for it, then skip the row: the ledger stores each key exactly once.
-func insertEvents(tx *gorm.DB, events []models.UsageEvent, unique []int) (map[eventKey]bool, error) {
+func (s *Store) insertEvents(tx *gorm.DB, events []models.UsageEvent, unique []int) (map[eventKey]bool, error) {
 	stored := make(map[eventKey]bool, len(unique))
 	now := time.Now().UTC()
-	for start := 0; start < len(unique); start += maxParams / eventColumns {
+	var keys []struct{ AccountSid, EventID string }
+	if s.dialect == Postgres {
+		// One statement whatever the batch size: columns as arrays.
+		c := newEventArrays(len(unique))
+		for _, i := range unique {
+			c.add(events[i])
+		}
+		err := tx.Raw(`INSERT INTO usage_events (account_sid, event_id, category, occurred_at, day, count, usage_micros, price_micros, ingested_at)
+			SELECT a, i, c, o, d, n, u, p, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::date[], ?::bigint[], ?::bigint[], ?::bigint[]) AS t(a, i, c, o, d, n, u, p)
+			ON CONFLICT (account_sid, event_id) DO NOTHING RETURNING account_sid, event_id`,
+			now, array(c.account), array(c.id), array(c.category), array(c.occurred), array(c.day), array(c.count), array(c.usage), array(c.price)).Find(&keys).Error
+		if err != nil {
+			return nil, err
+		}
+	}
+	for start := 0; s.dialect != Postgres && start < len(unique); start += maxParams / eventColumns {
 		chunk := unique[start:min(start+maxParams/eventColumns, len(unique))]
 		var sql strings.Builder
 		sql.WriteString("INSERT INTO usage_events (account_sid, event_id, category, occurred_at, day, count, usage_micros, price_micros, ingested_at) VALUES ")
@@ -156,15 +171,42 @@ func insertEvents(tx *gorm.DB, events []models.UsageEvent, unique []int) (map[ev
 			args = append(args, e.AccountSid, e.ID, e.Category, e.OccurredAt, e.Day(), e.Count, int64(e.Usage), int64(e.Price), now)
 		}
 		sql.WriteString(" ON CONFLICT (account_sid, event_id) DO NOTHING RETURNING account_sid, event_id")
-		var keys []struct{ AccountSid, EventID string }
-		if err := tx.Raw(sql.String(), args...).Scan(&keys).Error; err != nil {
+		var part []struct{ AccountSid, EventID string }
+		if err := tx.Raw(sql.String(), args...).Find(&part).Error; err != nil {
 			return nil, err
 		}
-		for _, k := range keys {
-			stored[eventKey{k.AccountSid, k.EventID}] = true
-		}
+		keys = append(keys, part...)
+	}
+	for _, k := range keys {
+		stored[eventKey{k.AccountSid, k.EventID}] = true
 	}
 	return stored, nil
+}
+
+// eventArrays holds events column by column, for unnest on Postgres.
+type eventArrays struct {
+	account, id, category []string
+	occurred, day         []time.Time
+	count, usage, price   []int64
+}
+
+func newEventArrays(n int) *eventArrays {
+	return &eventArrays{
+		account: make([]string, 0, n), id: make([]string, 0, n), category: make([]string, 0, n),
+		occurred: make([]time.Time, 0, n), day: make([]time.Time, 0, n),
+		count: make([]int64, 0, n), usage: make([]int64, 0, n), price: make([]int64, 0, n),
+	}
+}
+
+func (c *eventArrays) add(e models.UsageEvent) {
+	c.account = append(c.account, e.AccountSid)
+	c.id = append(c.id, e.ID)
+	c.category = append(c.category, e.Category)
+	c.occurred = append(c.occurred, e.OccurredAt)
+	c.day = append(c.day, e.Day().Time())
+	c.count = append(c.count, e.Count)
+	c.usage = append(c.usage, int64(e.Usage))
+	c.price = append(c.price, int64(e.Price))
 }
 
 // storedEvent is a ledger row read back to compare with a resent event.
@@ -180,12 +222,23 @@ type storedEvent struct {
 
 // compareExisting sorts events the ledger already holds into duplicates (same
 // content) and conflicts (other content), which reject the batch.
-func compareExisting(tx *gorm.DB, events []models.UsageEvent, existing []int) ([]int, error) {
+func (s *Store) compareExisting(tx *gorm.DB, events []models.UsageEvent, existing []int) ([]int, error) {
 	if len(existing) == 0 {
 		return nil, nil
 	}
-	ledger := make(map[eventKey]models.UsageEvent, len(existing))
-	for start := 0; start < len(existing); start += maxParams / 2 {
+	var found []storedEvent
+	if s.dialect == Postgres {
+		accounts, ids := make([]string, len(existing)), make([]string, len(existing))
+		for n, i := range existing {
+			accounts[n], ids[n] = events[i].AccountSid, events[i].ID
+		}
+		err := tx.Raw(`SELECT account_sid, event_id, category, occurred_at, count, usage_micros, price_micros FROM usage_events
+			WHERE (account_sid, event_id) IN (SELECT * FROM unnest(?::text[], ?::text[]))`, array(accounts), array(ids)).Find(&found).Error
+		if err != nil {
+			return nil, err
+		}
+	}
+	for start := 0; s.dialect != Postgres && start < len(existing); start += maxParams / 2 {
 		chunk := existing[start:min(start+maxParams/2, len(existing))]
 		var sql strings.Builder
 		sql.WriteString("SELECT account_sid, event_id, category, occurred_at, count, usage_micros, price_micros FROM usage_events WHERE (account_sid, event_id) IN (")
@@ -199,14 +252,16 @@ func compareExisting(tx *gorm.DB, events []models.UsageEvent, existing []int) ([
 		}
 		sql.WriteByte(')')
 		var rows []storedEvent
-		if err := tx.Raw(sql.String(), args...).Scan(&rows).Error; err != nil {
+		if err := tx.Raw(sql.String(), args...).Find(&rows).Error; err != nil {
 			return nil, err
 		}
-		for _, r := range rows {
-			ledger[eventKey{r.AccountSid, r.EventID}] = models.UsageEvent{
-				ID: r.EventID, AccountSid: r.AccountSid, Category: r.Category, OccurredAt: r.OccurredAt.UTC(),
-				Count: r.Count, Usage: models.Micros(r.UsageMicros), Price: models.Micros(r.PriceMicros),
-			}
+		found = append(found, rows...)
+	}
+	ledger := make(map[eventKey]models.UsageEvent, len(found))
+	for _, r := range found {
+		ledger[eventKey{r.AccountSid, r.EventID}] = models.UsageEvent{
+			ID: r.EventID, AccountSid: r.AccountSid, Category: r.Category, OccurredAt: r.OccurredAt.UTC(),
+			Count: r.Count, Usage: models.Micros(r.UsageMicros), Price: models.Micros(r.PriceMicros),
 		}
 	}
 	var dups []int
@@ -238,12 +293,12 @@ type rollupKey struct {
 	category string
 }
 
-// applyRollups adds the newly stored events to the daily and monthly rollups,
-// in key order so that concurrent batches lock rows in one order.
-func (s *Store) applyRollups(tx *gorm.DB, events []models.UsageEvent, fresh []int) error {
-	daily := map[rollupKey]models.Sums{}
-	monthly := map[rollupKey]models.Sums{}
-	for _, i := range fresh {
+// rollups sums events into daily and monthly rollup rows: the one definition
+// of a rollup, shared by ingestion and by bulk loading.
+func rollups(events []models.UsageEvent, idx []int) (daily, monthly map[rollupKey]models.Sums) {
+	daily = map[rollupKey]models.Sums{}
+	monthly = map[rollupKey]models.Sums{}
+	for _, i := range idx {
 		e := events[i]
 		add := models.Sums{Count: e.Count, Usage: e.Usage, Price: e.Price}
 		day := e.Day()
@@ -254,15 +309,11 @@ func (s *Store) applyRollups(tx *gorm.DB, events []models.UsageEvent, fresh []in
 		m.Add(add)
 		monthly[rollupKey{e.AccountSid, day.MonthStart(), e.Category}] = m
 	}
-	if err := upsertRollups(tx, "usage_daily", "day", daily); err != nil {
-		return err
-	}
-	return upsertRollups(tx, "usage_monthly", "month", monthly)
+	return daily, monthly
 }
 
-const rollupColumns = 6
-
-func upsertRollups(tx *gorm.DB, table, periodColumn string, sums map[rollupKey]models.Sums) error {
+// sortedKeys orders rollup keys as the primary keys do.
+func sortedKeys(sums map[rollupKey]models.Sums) []rollupKey {
 	keys := make([]rollupKey, 0, len(sums))
 	for k := range sums {
 		keys = append(keys, k)
@@ -270,7 +321,43 @@ func upsertRollups(tx *gorm.DB, table, periodColumn string, sums map[rollupKey]m
 	slices.SortFunc(keys, func(a, b rollupKey) int {
 		return cmp.Or(strings.Compare(a.account, b.account), cmp.Compare(a.period, b.period), strings.Compare(a.category, b.category))
 	})
-	for start := 0; start < len(keys); start += maxParams / rollupColumns {
+	return keys
+}
+
+// applyRollups adds the newly stored events to the daily and monthly rollups,
+// in key order so that concurrent batches lock rows in one order.
+func (s *Store) applyRollups(tx *gorm.DB, events []models.UsageEvent, fresh []int) error {
+	daily, monthly := rollups(events, fresh)
+	if err := s.upsertRollups(tx, "usage_daily", "day", daily); err != nil {
+		return err
+	}
+	return s.upsertRollups(tx, "usage_monthly", "month", monthly)
+}
+
+const rollupColumns = 6
+
+func (s *Store) upsertRollups(tx *gorm.DB, table, periodColumn string, sums map[rollupKey]models.Sums) error {
+	keys := sortedKeys(sums)
+	if s.dialect == Postgres && len(keys) > 0 {
+		n := len(keys)
+		accounts, categories := make([]string, n), make([]string, n)
+		periods := make([]time.Time, n)
+		counts, usages, prices := make([]int64, n), make([]int64, n), make([]int64, n)
+		for i, k := range keys {
+			v := sums[k]
+			accounts[i], periods[i], categories[i] = k.account, k.period.Time(), k.category
+			counts[i], usages[i], prices[i] = v.Count, int64(v.Usage), int64(v.Price)
+		}
+		// WITH ORDINALITY keeps the key order, in which rows are locked.
+		return tx.Exec(fmt.Sprintf(`INSERT INTO %[1]s (account_sid, %[2]s, category, count, usage_micros, price_micros)
+			SELECT a, p, c, n, u, v FROM unnest(?::text[], ?::date[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[]) WITH ORDINALITY AS t(a, p, c, n, u, v, o) ORDER BY o
+			ON CONFLICT (account_sid, %[2]s, category) DO UPDATE SET
+			count = %[1]s.count + excluded.count,
+			usage_micros = %[1]s.usage_micros + excluded.usage_micros,
+			price_micros = %[1]s.price_micros + excluded.price_micros`, table, periodColumn),
+			array(accounts), array(periods), array(categories), array(counts), array(usages), array(prices)).Error
+	}
+	for start := 0; s.dialect != Postgres && start < len(keys); start += maxParams / rollupColumns {
 		chunk := keys[start:min(start+maxParams/rollupColumns, len(keys))]
 		var sql strings.Builder
 		fmt.Fprintf(&sql, "INSERT INTO %s (account_sid, %s, category, count, usage_micros, price_micros) VALUES ", table, periodColumn)

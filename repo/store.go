@@ -6,16 +6,25 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/evovoice/billing/models"
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
@@ -53,7 +62,12 @@ func DialectOf(url string) Dialect {
 	return SQLite
 }
 
-// Open connects to the database the URL names. It does not migrate.
+// connectTimeout bounds each new connection to Postgres unless the URL sets
+// connect_timeout: an unreachable server must fail a request, not hang it.
+const connectTimeout = 5 * time.Second
+
+// Open prepares a store for the database the URL names. It neither connects
+// nor migrates, so that a service can start while its database is down.
 func Open(url string) (*Store, error) {
 	if url == "" {
 		url = DefaultSQLitePath
@@ -61,6 +75,7 @@ func Open(url string) (*Store, error) {
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
+		DisableAutomaticPing:   true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
 	var (
@@ -70,7 +85,14 @@ func Open(url string) (*Store, error) {
 	d := DialectOf(url)
 	switch d {
 	case Postgres:
-		db, err = gorm.Open(postgres.Open(url), cfg)
+		var pc *pgx.ConnConfig
+		if pc, err = pgx.ParseConfig(url); err == nil {
+			if pc.ConnectTimeout == 0 {
+				pc.ConnectTimeout = connectTimeout
+			}
+			// Prepared statements, cached per connection (pgx's default mode).
+			db, err = gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pc)}), cfg)
+		}
 	default:
 		var dsn string
 		if dsn, err = sqliteDSN(url); err == nil {
@@ -85,8 +107,12 @@ func Open(url string) (*Store, error) {
 		return nil, err
 	}
 	if d == Postgres {
-		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(32)
+		// A few connections per database core: more do not run more queries
+		// at once, they queue inside Postgres as competing processes (on two
+		// cores, 32 connections gave 13% less throughput and twice the p99
+		// of 8). Requests beyond the pool wait in Go, which is cheaper.
+		sqlDB.SetMaxOpenConns(DefaultPostgresConns)
+		sqlDB.SetMaxIdleConns(DefaultPostgresConns)
 	} else {
 		// One writer at a time is all SQLite allows; WAL lets readers go on.
 		sqlDB.SetMaxOpenConns(8)
@@ -120,6 +146,16 @@ func sqliteDSN(path string) (string, error) {
 	return path + sep + "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate", nil
 }
 
+// DefaultPostgresConns is the connection pool's size on Postgres unless
+// SetMaxConns says otherwise.
+const DefaultPostgresConns = 8
+
+// SetMaxConns caps the connections the store opens (and keeps idle).
+func (s *Store) SetMaxConns(n int) {
+	s.sqlDB.SetMaxOpenConns(n)
+	s.sqlDB.SetMaxIdleConns(n)
+}
+
 // Dialect tells which database the store runs on.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
@@ -131,6 +167,33 @@ func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx
 
 // DBStats reports the connection pool's state, for metrics.
 func (s *Store) DBStats() sql.DBStats { return s.sqlDB.Stats() }
+
+// Unavailable reports whether an error from the store means the database
+// could not be reached or went away (refused or lost connection, server
+// shutting down or starting up, no connection slot): a condition to report as
+// "try again later", which clears by itself when the database is back.
+func (s *Store) Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var (
+		pe *pgconn.PgError
+		ce *pgconn.ConnectError
+		ne net.Error
+	)
+	switch {
+	case errors.As(err, &pe):
+		// 08: connection exception; 57P01-03: admin/crash shutdown, cannot
+		// connect now; 53300: too many connections.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"
+	case errors.As(err, &ce), errors.As(err, &ne),
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	}
+	// pgx reports a connection it closed after a failure as "conn closed".
+	return strings.Contains(err.Error(), "conn closed")
+}
 
 // Migrate applies every pending migration embedded in the binary.
 func (s *Store) Migrate(ctx context.Context) error {
@@ -175,6 +238,49 @@ func MigrationsHash() string {
 		return nil
 	})
 	return fmt.Sprintf("%x", h.Sum(nil))[:16]
+}
+
+// anyOf is a condition that column equals one of values, and its
+// arguments: on Postgres "= ANY(?)" with one array parameter, so that the
+// statement's text, and so its prepared plan, does not depend on the number
+// of values; on SQLite "IN (?,…)".
+func (s *Store) anyOf(column string, values []string) (string, []any) {
+	if s.dialect == Postgres {
+		return column + " = ANY(?)", []any{array(values)}
+	}
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	return column + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(values)), ",") + ")", args
+}
+
+// query runs a read written with ? placeholders straight through
+// database/sql, numbering the placeholders for Postgres: the hot read path
+// skips GORM's statement building and reflective scanning.
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s.dialect == Postgres {
+		var b strings.Builder
+		b.Grow(len(q) + 16)
+		n := 0
+		for i := 0; i < len(q); i++ {
+			if q[i] == '?' {
+				n++
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(n))
+				continue
+			}
+			b.WriteByte(q[i])
+		}
+		q = b.String()
+	}
+	return s.sqlDB.QueryContext(ctx, q, args...)
+}
+
+// array passes a slice to Postgres as one array parameter (GORM would
+// expand a bare slice into a list of parameters).
+func array[T any](v []T) pgtype.Array[T] {
+	return pgtype.Array[T]{Elements: v, Dims: []pgtype.ArrayDimension{{Length: int32(len(v)), LowerBound: 1}}, Valid: true}
 }
 
 // ErrNotFound is returned when a named row does not exist.

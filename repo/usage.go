@@ -51,14 +51,38 @@ func (r sumRow) sums() models.Sums {
 }
 
 // filter appends the account and category conditions shared by every select.
-func filter(q models.UsageQuery, b *strings.Builder, args []any) []any {
-	b.WriteString(" account_sid IN ?")
-	args = append(args, q.Accounts)
+func (s *Store) filter(q models.UsageQuery, b *strings.Builder, args []any) []any {
+	cond, more := s.anyOf("account_sid", q.Accounts)
+	b.WriteString(" " + cond)
+	args = append(args, more...)
 	if len(q.Categories) > 0 {
-		b.WriteString(" AND category IN ?")
-		args = append(args, q.Categories)
+		cond, more := s.anyOf("category", q.Categories)
+		b.WriteString(" AND " + cond)
+		args = append(args, more...)
 	}
 	return args
+}
+
+// sumRows reads rows of (category, count, usage, price), preceded by the
+// period when withPeriod is set.
+func (s *Store) sumRows(ctx context.Context, q string, args []any, withPeriod bool, each func(sumRow)) error {
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var r sumRow
+	dest := []any{&r.Category, &r.Count, &r.Usage, &r.Price}
+	if withPeriod {
+		dest = append([]any{&r.Period}, dest...)
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		each(r)
+	}
+	return rows.Err()
 }
 
 // UsageTotals sums the usage of the query's accounts over its whole range, per
@@ -71,27 +95,24 @@ func (s *Store) UsageTotals(ctx context.Context, q models.UsageQuery) (models.To
 	union := ""
 	if seg.months != nil {
 		b.WriteString("SELECT category, count, usage_micros, price_micros FROM usage_monthly WHERE")
-		args = filter(q, &b, args)
+		args = s.filter(q, &b, args)
 		b.WriteString(" AND month BETWEEN ? AND ?")
 		args = append(args, seg.months.Start, seg.months.End)
 		union = " UNION ALL "
 	}
 	for _, d := range seg.days {
 		b.WriteString(union + "SELECT category, count, usage_micros, price_micros FROM usage_daily WHERE")
-		args = filter(q, &b, args)
+		args = s.filter(q, &b, args)
 		b.WriteString(" AND day BETWEEN ? AND ?")
 		args = append(args, d.Start, d.End)
 		union = " UNION ALL "
 	}
 	b.WriteString(") u GROUP BY category")
 
-	var rows []sumRow
-	if err := s.db.WithContext(ctx).Raw(b.String(), args...).Scan(&rows).Error; err != nil {
+	out := models.Totals{}
+	err := s.sumRows(ctx, b.String(), args, false, func(r sumRow) { out[r.Category] = r.sums() })
+	if err != nil {
 		return nil, err
-	}
-	out := make(models.Totals, len(rows))
-	for _, r := range rows {
-		out[r.Category] = r.sums()
 	}
 	return out, nil
 }
@@ -110,25 +131,21 @@ func (s *Store) UsageByPeriod(ctx context.Context, q models.UsageQuery, g models
 	}
 	if seg.months != nil {
 		b.WriteString("SELECT month AS period, category, CAST(SUM(count) AS BIGINT) AS count, CAST(SUM(usage_micros) AS BIGINT) AS usage, CAST(SUM(price_micros) AS BIGINT) AS price FROM usage_monthly WHERE")
-		args = filter(q, &b, args)
+		args = s.filter(q, &b, args)
 		b.WriteString(" AND month BETWEEN ? AND ? GROUP BY month, category")
 		args = append(args, seg.months.Start, seg.months.End)
 		union = " UNION ALL "
 	}
 	for _, d := range seg.days {
 		b.WriteString(union + "SELECT day AS period, category, CAST(SUM(count) AS BIGINT) AS count, CAST(SUM(usage_micros) AS BIGINT) AS usage, CAST(SUM(price_micros) AS BIGINT) AS price FROM usage_daily WHERE")
-		args = filter(q, &b, args)
+		args = s.filter(q, &b, args)
 		b.WriteString(" AND day BETWEEN ? AND ? GROUP BY day, category")
 		args = append(args, d.Start, d.End)
 		union = " UNION ALL "
 	}
 
-	var rows []sumRow
-	if err := s.db.WithContext(ctx).Raw(b.String(), args...).Scan(&rows).Error; err != nil {
-		return nil, err
-	}
 	out := models.PeriodTotals{}
-	for _, r := range rows {
+	err := s.sumRows(ctx, b.String(), args, true, func(r sumRow) {
 		b := q.Range.BucketStart(g, r.Period)
 		t := out[b]
 		if t == nil {
@@ -138,6 +155,9 @@ func (s *Store) UsageByPeriod(ctx context.Context, q models.UsageQuery, g models
 		sum := t[r.Category]
 		sum.Add(r.sums())
 		t[r.Category] = sum
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -3,6 +3,8 @@ package repo
 import (
 	"context"
 	"fmt"
+
+	"github.com/evovoice/billing/models"
 )
 
 // RollupMismatch is a rollup row that differs from a recount of the ledger.
@@ -40,30 +42,55 @@ func (s *Store) CheckRollups(ctx context.Context, limit int) ([]RollupMismatch, 
 	} {
 		var rows []struct {
 			AccountSid, Period, Category string
-			RC, RU, RP, LC, LU, LP       *int64
+			Rollups, Events              int64
+			RC, RU, RP, LC, LU, LP       int64
 		}
-		// Periods compare as YYYY-MM-DD text on both databases.
+		// Rollup rows and events side by side, grouped by rollup key: one
+		// aggregate rather than a full outer join, which SQLite runs as a
+		// nested loop. A key is right when it has exactly one rollup row if
+		// and only if it has events, with the same sums.
 		q := fmt.Sprintf(`
-			SELECT COALESCE(r.account_sid, l.account_sid) AS account_sid,
-			       CAST(COALESCE(r.%[2]s, l.period) AS TEXT) AS period,
-			       COALESCE(r.category, l.category) AS category,
-			       r.count AS rc, r.usage_micros AS ru, r.price_micros AS rp,
-			       l.count AS lc, l.usage_micros AS lu, l.price_micros AS lp
-			FROM %[1]s r
-			FULL OUTER JOIN (
-				SELECT account_sid, %[3]s AS period, category,
-				       CAST(SUM(count) AS BIGINT) AS count, CAST(SUM(usage_micros) AS BIGINT) AS usage_micros, CAST(SUM(price_micros) AS BIGINT) AS price_micros
-				FROM usage_events GROUP BY account_sid, %[3]s, category
-			) l ON l.account_sid = r.account_sid AND l.period = r.%[2]s AND l.category = r.category
-			WHERE r.count IS DISTINCT FROM l.count OR r.usage_micros IS DISTINCT FROM l.usage_micros OR r.price_micros IS DISTINCT FROM l.price_micros
+			SELECT account_sid, CAST(period AS TEXT) AS period, category,
+			       SUM(r) AS rollups, SUM(e) AS events,
+			       CAST(SUM(rc) AS BIGINT) AS rc, CAST(SUM(ru) AS BIGINT) AS ru, CAST(SUM(rp) AS BIGINT) AS rp,
+			       CAST(SUM(lc) AS BIGINT) AS lc, CAST(SUM(lu) AS BIGINT) AS lu, CAST(SUM(lp) AS BIGINT) AS lp
+			FROM (
+				SELECT account_sid, %[2]s AS period, category, 1 AS r, 0 AS e,
+				       count AS rc, usage_micros AS ru, price_micros AS rp, 0 AS lc, 0 AS lu, 0 AS lp
+				FROM %[1]s
+				UNION ALL
+				SELECT account_sid, %[3]s, category, 0, 1, 0, 0, 0, count, usage_micros, price_micros
+				FROM usage_events
+			) u
+			GROUP BY account_sid, period, category
+			HAVING SUM(r) <> CASE WHEN SUM(e) > 0 THEN 1 ELSE 0 END
+			    OR SUM(rc) <> SUM(lc) OR SUM(ru) <> SUM(lu) OR SUM(rp) <> SUM(lp)
 			LIMIT ?`, t.table, t.period, t.expr)
-		if err := s.db.WithContext(ctx).Raw(q, limit).Scan(&rows).Error; err != nil {
+		if err := s.db.WithContext(ctx).Raw(q, limit).Find(&rows).Error; err != nil {
 			return nil, fmt.Errorf("check %s: %w", t.table, err)
 		}
 		for _, r := range rows {
-			out = append(out, RollupMismatch{Table: t.table, AccountSid: r.AccountSid, Period: r.Period, Category: r.Category,
-				Rollup: [3]*int64{r.RC, r.RU, r.RP}, Ledger: [3]*int64{r.LC, r.LU, r.LP}})
+			m := RollupMismatch{Table: t.table, AccountSid: r.AccountSid, Period: r.Period, Category: r.Category}
+			if r.Rollups > 0 {
+				m.Rollup = [3]*int64{&r.RC, &r.RU, &r.RP}
+			}
+			if r.Events > 0 {
+				m.Ledger = [3]*int64{&r.LC, &r.LU, &r.LP}
+			}
+			out = append(out, m)
 		}
 	}
 	return out, nil
+}
+
+// LedgerTotals counts the ledger's events whose id starts with prefix and
+// sums them, so that a load test can compare what was stored with what it
+// sent. It scans the whole ledger: a check, not a query for the service.
+func (s *Store) LedgerTotals(ctx context.Context, prefix string) (events int64, sums models.Sums, err error) {
+	var r struct{ N, Count, Usage, Price int64 }
+	err = s.db.WithContext(ctx).Raw(`
+		SELECT COUNT(*) AS n, CAST(COALESCE(SUM(count), 0) AS BIGINT) AS count,
+		       CAST(COALESCE(SUM(usage_micros), 0) AS BIGINT) AS usage, CAST(COALESCE(SUM(price_micros), 0) AS BIGINT) AS price
+		FROM usage_events WHERE substr(event_id, 1, ?) = ?`, len(prefix), prefix).Scan(&r).Error
+	return r.N, models.Sums{Count: r.Count, Usage: models.Micros(r.Usage), Price: models.Micros(r.Price)}, err
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ type envVar struct{ name, usage string }
 var environment = []envVar{
 	{"BILLING_ADDR", "address serve listens on (--addr; default 127.0.0.1:8080)"},
 	{"BILLING_DATABASE_URL", "postgres://… or a SQLite file path (--db; default <data dir>/billing.db)"},
+	{"BILLING_DB_CONNS", fmt.Sprintf("most database connections (--db-conns; default %d on Postgres)", repo.DefaultPostgresConns)},
 	{"BILLING_DATA_DIR", "folder for the SQLite file and the demo JWT secret (--data-dir; default ./data)"},
 	{"BILLING_DEMO", "true to seed demo data and print tokens (--demo)"},
 	{"BILLING_JWT_ALGORITHM", "HS256 (default), RS256 or ES256; only this algorithm is accepted"},
@@ -35,6 +37,9 @@ var environment = []envVar{
 	{"BILLING_JWT_AUDIENCE", "required aud claim (checked when set; written by `billing token`)"},
 	{"BILLING_SESSION_TTL", "how long a dashboard sign-in lasts (default 12h)"},
 	{"BILLING_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client"},
+	{"BILLING_PPROF_ADDR", "loopback address for Go profiles, off when empty (--pprof)"},
+	{"BILLING_BENCH_URL", "service URL for bench query and bench ingest (--url)"},
+	{"BILLING_BENCH_TOKEN", "SystemAdministrator bearer token for bench query and bench ingest (--token)"},
 	{"BILLING_LOG_FORMAT", "text (default) or json"},
 	{"BILLING_LOG_LEVEL", "debug, info (default), warn or error"},
 }
@@ -68,13 +73,39 @@ func (f flags) boolean(name, env string, usage string) *bool {
 type dbFlags struct {
 	url     *string
 	dataDir *string
+	conns   *string
 }
 
 func (f flags) db() dbFlags {
 	return dbFlags{
 		url:     f.str("db", "BILLING_DATABASE_URL", "", "database URL: postgres://… or a SQLite file path"),
 		dataDir: f.str("data-dir", "BILLING_DATA_DIR", "data", "folder for the SQLite file and the demo JWT secret"),
+		conns:   f.str("db-conns", "BILLING_DB_CONNS", "", fmt.Sprintf("most database connections (default %d on Postgres, 8 on SQLite)", repo.DefaultPostgresConns)),
 	}
+}
+
+// openStore prepares the store the flags name, without connecting.
+func (d dbFlags) openStore() (*repo.Store, error) {
+	return openStore(d.databaseURL(), *d.conns)
+}
+
+// openStore opens a store with an optional pool size.
+func openStore(url, conns string) (*repo.Store, error) {
+	n := 0
+	if conns != "" {
+		var err error
+		if n, err = strconv.Atoi(conns); err != nil || n < 1 {
+			return nil, fmt.Errorf("--db-conns %q: want a whole number ≥ 1", conns)
+		}
+	}
+	store, err := repo.Open(url)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		store.SetMaxConns(n)
+	}
+	return store, nil
 }
 
 // databaseURL is the URL to open: the one given, or the embedded default.
@@ -87,7 +118,7 @@ func (d dbFlags) databaseURL() string {
 
 // open connects to the database and applies pending migrations.
 func (d dbFlags) open(ctx context.Context) (*repo.Store, error) {
-	store, err := repo.Open(d.databaseURL())
+	store, err := d.openStore()
 	if err != nil {
 		return nil, err
 	}

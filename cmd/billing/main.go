@@ -26,6 +26,7 @@ func commands() []command {
 		{"user", "manage dashboard users: user add --name NAME --roles R1,R2 [--accounts SID,SID] [--display-name TEXT] [--password-file PATH] | user set-password --name NAME [--password-file PATH]; the password comes from the file or standard input", runUser},
 		{"ingest", "record usage events from NDJSON: ingest [--db URL] FILE (- for stdin)", runIngest},
 		{"token", "print a signed JWT: token --sub ID --roles R1,R2 [--accounts SID,SID] [--name NAME] [--ttl 1h]", runToken},
+		{"bench", "load harness: bench seed --db URL [--accounts 1000 --days 730 --seed 1] | bench query --url URL --token T | bench ingest --url URL --token T (bench help for all flags)", runBench},
 		{"check", "exit 0 if a URL answers 200, for container health checks: check [--url http://127.0.0.1:8080/readyz]", runCheck},
 	}
 }

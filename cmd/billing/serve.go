@@ -5,16 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/repo"
 )
 
 // signalContext is cancelled by SIGINT or SIGTERM.
@@ -27,10 +31,15 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	addr := f.str("addr", "BILLING_ADDR", "127.0.0.1:8080", "address to listen on")
 	db := f.db()
 	demo := f.boolean("demo", "BILLING_DEMO", "seed demo data into an empty database and print ready-to-use tokens")
+	pprofAddr := f.str("pprof", "BILLING_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060")
+	timeout := f.Duration("request-timeout", handlers.DefaultRequestTimeout, "deadline of each request, its database calls included")
 	if err := parse(f, args); err != nil {
 		return err
 	}
 	log := newLogger(os.Stderr)
+	if *timeout <= 0 {
+		return errors.New("serve: --request-timeout must be positive")
+	}
 
 	jwtCfg, err := jwtConfig(*db.dataDir, *demo)
 	if err != nil {
@@ -55,7 +64,8 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := db.open(ctx)
+	// Not connected yet: the service starts even while the database is down.
+	store, err := db.openStore()
 	if err != nil {
 		return err
 	}
@@ -67,11 +77,35 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	}
 	baseURL := "http://" + ln.Addr().String()
 
+	var ready atomic.Bool
 	if *demo {
+		// Demo data needs the database now; the demo runs on a local file.
+		if err := migrateUntilDone(ctx, store, log); err != nil {
+			ln.Close()
+			return err
+		}
+		ready.Store(true)
 		if err := seedDemo(ctx, store, signer, baseURL, out); err != nil {
 			ln.Close()
 			return fmt.Errorf("demo data: %w", err)
 		}
+	} else {
+		// Serve at once: until the database is reached and migrated, readyz
+		// and the API say 503.
+		go func() {
+			if migrateUntilDone(ctx, store, log) == nil {
+				ready.Store(true)
+				log.Info("database ready", "database", store.Dialect())
+			}
+		}()
+	}
+	if *pprofAddr != "" {
+		_, stop, err := servePprof(*pprofAddr, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
 	}
 
 	srv := &http.Server{
@@ -82,6 +116,8 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			Logger:         log,
 			SessionTTL:     sessionTTL,
 			TrustedProxies: proxies,
+			RequestTimeout: *timeout,
+			Ready:          ready.Load,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -160,4 +196,62 @@ func trustedProxies() ([]*net.IPNet, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// migrateUntilDone applies the migrations, retrying with backoff while the
+// database cannot be reached, until it succeeds or ctx ends.
+func migrateUntilDone(ctx context.Context, store *repo.Store, log *slog.Logger) error {
+	wait := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := store.Migrate(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			log.Warn("database not ready; retrying", "attempt", attempt, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// servePprof serves the Go profiler on a loopback address of its own, apart
+// from the API: profiles reveal internals and cost CPU, so they are never on
+// the public listener.
+func servePprof(addr string, log *slog.Logger) (url string, stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("--pprof %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", nil, fmt.Errorf("--pprof %q: the profiler listens on a loopback address only (127.0.0.1, ::1, localhost)", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof listener stopped", "err", err)
+		}
+	}()
+	url = "http://" + ln.Addr().String() + "/debug/pprof/"
+	log.Info("profiler listening", "url", url)
+	return url, func() { srv.Close() }, nil
 }

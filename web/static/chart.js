@@ -63,10 +63,10 @@ function samePlace(uri) {
 function measureOf(series) {
   if (series.category === 'totalprice') {
     const compact = compactFormat({ style: 'currency', currency: (series.priceUnit || 'usd').toUpperCase() });
-    return { name: 'Price', value: (p) => p.price, text: (v) => formatMoney(v, series.priceUnit), tick: compact };
+    return { name: 'Price', unit: '', value: (p) => p.price, text: (v) => formatMoney(v, series.priceUnit), tick: compact };
   }
   const compact = compactFormat({});
-  return { name: 'Usage', value: (p) => p.usage, text: (v) => `${groupDigits(v)} ${series.usageUnit}`, tick: compact };
+  return { name: 'Usage', unit: series.usageUnit, value: (p) => p.usage, text: (v) => `${groupDigits(v)} ${series.usageUnit}`, tick: compact };
 }
 
 function compactFormat(options) {
@@ -114,7 +114,7 @@ export function drawChart(series, width) {
   const lo = ticks[0];
   const hi = ticks[ticks.length - 1];
   const tickText = ticks.map(m.tick);
-  const top = 12;
+  const top = m.unit ? 24 : 12; // room for the unit above the axis
   const bottom = 26;
   const right = 8;
   const left = 10 + 7.5 * Math.max(...tickText.map((t) => t.length));
@@ -135,6 +135,7 @@ export function drawChart(series, width) {
   );
 
   const grid = svgEl('g', { class: 'grid', 'aria-hidden': 'true' });
+  if (m.unit) grid.append(svgEl('text', { x: 0, y: 10, class: 'unit' }, m.unit));
   ticks.forEach((t, i) => {
     grid.append(
       svgEl('line', { x1: left, x2: width - right, y1: y(t), y2: y(t), class: t === 0 ? 'zero' : '' }),

@@ -26,11 +26,23 @@ const (
 // ServiceStack's ListRequest field too: the dashboard names its breadcrumbs'
 // accounts with it.
 type ListAccounts struct {
-	NameFilter   string
-	Page         int
-	CountPerPage int
-	All          bool
-	SpecificIds  []string
+	NameFilter   string   `json:"nameFilter,omitempty"`
+	Page         int      `json:"page,omitempty"`
+	CountPerPage int      `json:"countPerPage,omitempty"`
+	All          bool     `json:"all,omitempty"`
+	SpecificIds  []string `json:"specificIds,omitempty"`
+}
+
+// listAccountsOp registers ListAccounts.
+func (a *API) listAccountsOp() Operation {
+	return newOperation(Operation{
+		Name:    "ListAccounts",
+		Method:  http.MethodGet,
+		Path:    "/accounts",
+		Roles:   []string{auth.RoleSystemAdministrator, auth.RoleManager},
+		Summary: "The accounts the caller may read, sorted by name, with ServiceStack list paging; a Manager sees its accounts and their sub-accounts.",
+		Example: exampleListAccounts,
+	}, func(in *Input) (ListAccounts, error) { return bindListAccounts(in.values) }, a.listAccounts)
 }
 
 // AccountInfo is one account as ListAccounts returns it.
@@ -71,6 +83,10 @@ func bindListAccounts(q url.Values) (ListAccounts, error) {
 	}
 	if ids := p.get("SpecificIds"); ids != "" {
 		r.SpecificIds = []string{}
+		// a,b as ServiceStack's query strings write a list, or [a,b] as JSV.
+		if inner, ok := strings.CutPrefix(ids, "["); ok {
+			ids = strings.TrimSuffix(inner, "]")
+		}
 		for _, s := range strings.Split(ids, ",") {
 			sid, ok := models.NormalizeAccountSid(strings.TrimSpace(s))
 			if !ok {
@@ -111,12 +127,8 @@ func flag(p params, errs *models.ValidationError, name string) bool {
 	return b
 }
 
-// listAccounts is GET /accounts: the accounts the caller may see.
-func (a *API) listAccounts(c echo.Context) error {
-	req, err := bindListAccounts(c.QueryParams())
-	if err != nil {
-		return err
-	}
+// listAccounts answers ListAccounts: the accounts the caller may see.
+func (a *API) listAccounts(c echo.Context, req ListAccounts) (ListAccountsResponse, error) {
 	p := auth.PrincipalOf(c)
 	f := models.AccountFilter{Every: p.ReadsEveryAccount(), Roots: p.AccountIDs, NameFilter: req.NameFilter, IDs: req.SpecificIds}
 	if !req.All {
@@ -124,7 +136,7 @@ func (a *API) listAccounts(c echo.Context) error {
 	}
 	page, err := a.store.ListAccounts(c.Request().Context(), f)
 	if err != nil {
-		return err
+		return ListAccountsResponse{}, err
 	}
 	res := ListAccountsResponse{Items: make([]AccountInfo, len(page.Accounts)), TotalCount: page.Total}
 	perPage := req.CountPerPage
@@ -135,7 +147,7 @@ func (a *API) listAccounts(c echo.Context) error {
 	for i, acc := range page.Accounts {
 		res.Items[i] = accountInfo(acc, p)
 	}
-	return writeJSON(c, http.StatusOK, res)
+	return res, nil
 }
 
 // accountInfo describes an account, naming only ancestors the caller may see:
@@ -160,4 +172,16 @@ func accountInfo(acc models.ListedAccount, p *auth.Principal) AccountInfo {
 		info.ParentAccountID = ancestors[len(ancestors)-1]
 	}
 	return info
+}
+
+// exampleListAccounts is the /metadata sample.
+func exampleListAccounts() (any, any) {
+	parent, support := "AC0000000000000000000000000000d001", "AC0000000000000000000000000000d002"
+	return ListAccounts{NameFilter: "acme", CountPerPage: 50}, ListAccountsResponse{
+		Items: []AccountInfo{
+			{ID: support, Name: "Acme Support", ParentAccountID: parent, AncestorIDs: []string{parent}, Currency: "usd", DateCreated: "2024-01-04T00:00:00Z"},
+			{ID: parent, Name: "Acme Voice", AncestorIDs: []string{}, Currency: "usd", DateCreated: "2024-01-01T00:00:00Z"},
+		},
+		TotalCount: 2, TotalPages: 1,
+	}
 }

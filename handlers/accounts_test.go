@@ -1,6 +1,10 @@
 package handlers_test
 
 import (
+	"bytes"
+	"encoding/csv"
+	"encoding/xml"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,6 +12,7 @@ import (
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -169,4 +174,142 @@ func TestListAccounts(t *testing.T) {
 
 func urlEscape(s string) string {
 	return strings.NewReplacer("%", "%25", " ", "%20").Replace(s)
+}
+
+// ListAccounts is a registered operation: every format, route and
+// negotiation rule of the registry applies to it, and CSV lists its items.
+func TestListAccountsFormats(t *testing.T) {
+	repotest.Each(t, func(t *testing.T, store *repo.Store) {
+		e := newEnv(t, store)
+		day := models.NewDate(2024, 1, 2)
+		acme := e.account("Acme, Voice", "", day)
+		support := e.account(`The "Support" team`, acme, day.AddDays(1))
+		tok := e.manager(acme)
+
+		r := e.get("/accounts", tok)
+		var want handlers.ListAccountsResponse
+		r.json(t, &want)
+		if len(want.Items) != 2 || want.Items[0].ID != acme || want.Items[1].ID != support {
+			t.Fatalf("JSON answer %s", r.body)
+		}
+		checkFraming(t, r)
+
+		t.Run("CSV lists the items", func(t *testing.T) {
+			for _, path := range []string{"/accounts.csv", "/accounts?format=csv", "/Accounts.CSV", "/api/ListAccounts.csv", "/csv/reply/listaccounts"} {
+				r := e.get(path, tok)
+				if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+					t.Fatalf("%s: %d %q %s", path, r.StatusCode, r.Header.Get("Content-Type"), r.body)
+				}
+				checkFraming(t, r)
+				rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+				if err != nil {
+					t.Fatalf("%s: encoding/csv: %v", path, err)
+				}
+				wantRows := [][]string{
+					{"Id", "Name", "ParentAccountId", "AncestorIds", "Currency", "DateCreated"},
+					{acme, "Acme, Voice", "", "[]", "usd", "2024-01-02T00:00:00Z"},
+					{support, `The "Support" team`, acme, "[" + acme + "]", "usd", "2024-01-03T00:00:00Z"},
+				}
+				if fmt.Sprint(rows) != fmt.Sprint(wantRows) {
+					t.Errorf("%s: rows\n%q\nwant\n%q", path, rows, wantRows)
+				}
+			}
+		})
+
+		t.Run("JSV reads back as the JSON answer", func(t *testing.T) {
+			r := e.get("/accounts.jsv", tok)
+			if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/jsv; charset=utf-8" {
+				t.Fatalf("%d %q %s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
+			}
+			var got handlers.ListAccountsResponse
+			if err := jsv.Unmarshal(r.body, &got); err != nil {
+				t.Fatalf("%v: %s", err, r.body)
+			}
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+				t.Errorf("JSV %+v\nJSON %+v", got, want)
+			}
+			if !strings.HasPrefix(string(r.body), `{items:[{id:`+acme+`,name:"Acme, Voice",ancestorIds:[],currency:usd,`) {
+				t.Errorf("JSV text %s", r.body)
+			}
+		})
+
+		t.Run("XML reads back as the JSON answer", func(t *testing.T) {
+			r := e.getWith("/accounts", tok, "Accept", "application/xml")
+			if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/xml; charset=utf-8" {
+				t.Fatalf("%d %q %s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
+			}
+			var doc struct {
+				XMLName xml.Name `xml:"http://schemas.datacontract.org/2004/07/Voice.Api.Dashboard ListAccountsResponse"`
+				Items   []struct {
+					Id, Name, ParentAccountId, Currency, DateCreated string
+					AncestorIds                                      []string `xml:"AncestorIds>string"`
+				} `xml:"Items>AccountInfo"`
+				TotalCount, TotalPages int
+			}
+			if err := xml.Unmarshal(r.body, &doc); err != nil {
+				t.Fatalf("encoding/xml: %v\n%s", err, r.body)
+			}
+			if len(doc.Items) != 2 || doc.TotalCount != 2 || doc.TotalPages != 1 {
+				t.Fatalf("XML %+v", doc)
+			}
+			for i, x := range doc.Items {
+				w := want.Items[i]
+				if x.Id != w.ID || x.Name != w.Name || x.ParentAccountId != w.ParentAccountID || x.Currency != w.Currency ||
+					x.DateCreated != w.DateCreated || strings.Join(x.AncestorIds, ",") != strings.Join(w.AncestorIDs, ",") {
+					t.Errorf("XML item %d %+v, JSON %+v", i, x, w)
+				}
+			}
+		})
+
+		t.Run("predefined routes and parameters in any case", func(t *testing.T) {
+			for _, path := range []string{"/api/ListAccounts?namefilter=support", "/json/reply/ListAccounts?NAMEFILTER=support", "/accounts.json?nameFilter=support"} {
+				r := e.get(path, tok)
+				var got handlers.ListAccountsResponse
+				r.json(t, &got)
+				if r.StatusCode != 200 || len(got.Items) != 1 || got.Items[0].ID != support {
+					t.Errorf("%s: %d %s", path, r.StatusCode, r.body)
+				}
+			}
+			// SpecificIds as a plain list or as JSV.
+			for _, ids := range []string{acme + "," + support, "[" + acme + "," + support + "]"} {
+				var got handlers.ListAccountsResponse
+				e.get("/accounts?SpecificIds="+ids, tok).json(t, &got)
+				if got.TotalCount != 2 {
+					t.Errorf("SpecificIds=%s: %+v", ids, got)
+				}
+			}
+			e.do(http.MethodPost, "/api/ListAccounts", tok, []byte("{}")).expectError(t, 405, "MethodNotAllowed")
+		})
+
+		t.Run("errors in the negotiated format", func(t *testing.T) {
+			r := e.get("/accounts.csv?Page=-1&All=maybe", tok)
+			rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+			if r.StatusCode != 400 || err != nil || len(rows) != 4 || rows[0][0] != "ErrorCode" || rows[2][1] != "Page" || rows[3][1] != "All" {
+				t.Errorf("CSV error: %d %v %q", r.StatusCode, err, rows)
+			}
+			if r := e.get("/accounts.xml", ""); r.StatusCode != 401 || !bytes.Contains(r.body, []byte("<ErrorCode>Unauthorized</ErrorCode>")) {
+				t.Errorf("XML 401: %d %s", r.StatusCode, r.body)
+			}
+			e.get("/accounts.yaml", tok).expectError(t, 400, "Invalid")
+		})
+
+		t.Run("metadata and TypeScript", func(t *testing.T) {
+			page := string(e.get("/metadata?op=ListAccounts", "").body)
+			for _, want := range []string{"/accounts[.json|.jsv|.xml|.csv]", "/api/ListAccounts", "<td>NameFilter</td>", "<td>SpecificIds</td>",
+				"GET /accounts.csv?NameFilter=acme&amp;CountPerPage=50", "Id,Name,ParentAccountId,AncestorIds,Currency,DateCreated"} {
+				if !strings.Contains(page, want) {
+					t.Errorf("/metadata?op=ListAccounts lacks %q", want)
+				}
+			}
+			ts := string(e.get("/types/typescript", "").body)
+			for _, want := range []string{"export class AccountInfo\n{", "    public parentAccountId?: string;", "    public ancestorIds: string[];",
+				"export class ListAccountsResponse\n{", "    public items: AccountInfo[];",
+				"// @Route(\"/accounts\", \"GET\")", "export class ListAccounts implements IReturn<ListAccountsResponse>, IGet",
+				"    public nameFilter?: string;", "    public specificIds?: string[];", "public createResponse() { return new ListAccountsResponse(); }"} {
+				if !strings.Contains(ts, want) {
+					t.Errorf("/types/typescript lacks %q", want)
+				}
+			}
+		})
+	})
 }

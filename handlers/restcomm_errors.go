@@ -49,7 +49,13 @@ func (a *API) twilioErrors(f face) echo.MiddlewareFunc {
 			}
 			if e.Status == http.StatusUnauthorized {
 				h := c.Response().Header()
-				h.Set(echo.HeaderWWWAuthenticate, `Basic realm="billing"`)
+				// A browser answered with a Basic challenge asks its user for
+				// a user name and password in a dialog of its own. The
+				// dashboard's session (the cookie, no Authorization header)
+				// is therefore challenged for Bearer only.
+				if !dashboardSession(c.Request()) {
+					h.Add(echo.HeaderWWWAuthenticate, `Basic realm="billing"`)
+				}
 				h.Add(echo.HeaderWWWAuthenticate, `Bearer realm="billing"`)
 			}
 			return writeTwilioErrorBody(c, f, requestFormat(c.Request()), twilioErrorBody{
@@ -60,6 +66,16 @@ func (a *API) twilioErrors(f face) echo.MiddlewareFunc {
 			})
 		}
 	}
+}
+
+// dashboardSession reports a request that authenticates with the dashboard's
+// cookie alone.
+func dashboardSession(r *http.Request) bool {
+	if r.Header.Get(echo.HeaderAuthorization) != "" {
+		return false
+	}
+	ck, err := r.Cookie(auth.CookieName)
+	return err == nil && ck.Value != ""
 }
 
 // twilioErrorOf maps any error to what the client is told. Errors it does not

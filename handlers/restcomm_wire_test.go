@@ -575,6 +575,25 @@ func TestUsageRecordsAuth(t *testing.T) {
 				}
 			})
 		}
+		t.Run("an expired dashboard cookie is challenged for Bearer only", func(t *testing.T) {
+			// A Basic challenge would make a browser prompt for a password.
+			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path(f.parent), nil)
+			req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: expired})
+			r := f.send(req)
+			r.twilioError(t, 401, 20003)
+			if got := r.Header.Values("WWW-Authenticate"); len(got) != 1 || got[0] != `Bearer realm="billing"` {
+				t.Errorf("WWW-Authenticate %q", got)
+			}
+			req.Header.Set("Authorization", "Bearer "+expired)
+			if got := f.send(req).Header.Values("WWW-Authenticate"); len(got) != 2 || got[0] != `Basic realm="billing"` {
+				t.Errorf("with an Authorization header: WWW-Authenticate %q", got)
+			}
+		})
+		t.Run("a dashboard cookie reads like a bearer token", func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path(f.grandchild), nil)
+			req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: manager})
+			f.send(req).wantStatus(t, 200)
+		})
 		t.Run("unknown paths authenticate first", func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/2012-04-24/Accounts/"+f.parent+"/Calls.json", nil)
 			f.send(req).twilioError(t, 401, 20003)

@@ -157,13 +157,11 @@ func New(cfg Config) *echo.Echo {
 	e.POST("/auth/credentials", a.signIn, middleware.BodyLimit(signInBodyLimit))
 	e.POST("/auth/logout", a.signOut, middleware.BodyLimit(signInBodyLimit))
 	e.GET("/auth", a.session)
-	e.GET("/accounts", a.listAccounts,
-		middleware.BodyLimit(defaultBodyLimit),
-		a.verifier.RequireBearer(auth.RoleSystemAdministrator, auth.RoleManager))
 
 	// The ServiceStack operations: each gets its routes, formats, metadata
 	// and TypeScript DTO from the registry (see Operation).
 	a.mount(e, []Operation{
+		a.listAccountsOp(),
 		a.listUsageRecordsOp(),
 		a.recordUsageEventsOp(),
 	})

@@ -20,7 +20,8 @@ const nodeTestVar = "BILLING_TEST_NODE"
 
 // TestServiceStackClient runs handlers/testdata/servicestack-client with
 // Node: JsonServiceClient and the DTOs from /types/typescript, as a
-// SystemAdministrator and as a Manager, on /api and /json/reply.
+// SystemAdministrator and as a Manager, on /api and /json/reply, for
+// ListUsageRecords, RecordUsageEvents and ListAccounts.
 func TestServiceStackClient(t *testing.T) {
 	if os.Getenv(nodeTestVar) == "" {
 		t.Skipf("%s is not set (run npm ci in handlers/testdata/servicestack-client, then set it)", nodeTestVar)
@@ -61,6 +62,7 @@ func TestServiceStackClient(t *testing.T) {
 			"BILLING_ADMIN_TOKEN="+e.admin(),
 			"BILLING_MANAGER_TOKEN="+e.manager(parent),
 			"BILLING_ACCOUNT="+child,
+			"BILLING_PARENT_ACCOUNT="+parent,
 			"BILLING_FORBIDDEN_ACCOUNT="+other,
 			"BILLING_RANGE="+rangeJSON,
 			"BILLING_EXPECTED="+string(r.body),

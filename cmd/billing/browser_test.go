@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,10 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/repo/repotest"
 	"github.com/shopspring/decimal"
 )
@@ -43,6 +48,8 @@ func TestDashboard(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			srv := startDemo(t, backend)
 			t.Run("manager sees the parent account", func(t *testing.T) { testManagerView(t, browser, srv, backend) })
+			t.Run("chart", func(t *testing.T) { testChart(t, browser, srv) })
+			t.Run("downloads", func(t *testing.T) { testDownloads(t, browser, srv) })
 			t.Run("wrong password", func(t *testing.T) { testWrongPassword(t, browser, srv) })
 			t.Run("manager of a sub-account", func(t *testing.T) { testSubAccountManager(t, browser, srv) })
 			t.Run("expired session", func(t *testing.T) { testExpiredSession(t, browser, srv, backend) })
@@ -63,6 +70,7 @@ func testManagerView(t *testing.T, browser context.Context, srv *demoServer, bac
 	token := srv.signIn(t, "manager", srv.passwords["manager"])
 	p.checkAgainstAPI(token, demoParent)
 	p.checkHierarchy()
+	p.checkChart(token, "day")
 	p.screenshot(filepath.Join(artifactDir, "dashboard-"+backend+".png"))
 
 	// Every account the manager may read is offered, with its path.
@@ -77,7 +85,12 @@ func testManagerView(t *testing.T, browser context.Context, srv *demoServer, bac
 		const s = document.getElementById('status');
 		if (s.classList.contains('busy') && s.textContent === 'Loading usage…' && s.getBoundingClientRect().width > 1 &&
 			document.getElementById('dashboard').getAttribute('aria-busy') === 'true') window.seenLoading = true;
-	}).observe(document.getElementById('status'), {attributes: true, childList: true, subtree: true, characterData: true})`)
+	}).observe(document.getElementById('status'), {attributes: true, childList: true, subtree: true, characterData: true});
+	window.seenChartLoading = false; new MutationObserver(() => {
+		const a = document.getElementById('chart-area'), l = a.querySelector('.loading');
+		if (a.dataset.state === 'loading' && a.getAttribute('aria-busy') === 'true' && l && l.textContent === 'Loading the chart…' &&
+			l.getBoundingClientRect().height > 1) window.seenChartLoading = true;
+	}).observe(document.getElementById('chart-area'), {attributes: true, childList: true, subtree: true})`)
 	p.choose("#period", "last-month")
 	p.waitFor(`location.search.includes("period=last-month")`)
 	p.waitReady()
@@ -89,16 +102,21 @@ func testManagerView(t *testing.T, browser context.Context, srv *demoServer, bac
 		t.Errorf("last month is %s..%s on the page, want %s..%s", start, end, first, last)
 	}
 	p.checkAgainstAPI(token, demoParent)
+	p.checkChart(token, "day") // a month: one bar per day
+	if !evalJS[bool](p, `window.seenChartLoading`) {
+		t.Error("no visible loading state while the chart loaded")
+	}
 
 	// A category chosen in the table is the chart's.
 	p.click(`button.category[data-category="sms"]`)
-	p.waitFor(`location.search.includes("category=sms") && document.querySelector('#chart-area [data-category]').dataset.category === "sms"`)
+	p.waitFor(`location.search.includes("category=sms") && document.getElementById('chart-figures').dataset.category === "sms"`)
 	if got := p.attr(`button.category[data-category="sms"]`, "aria-pressed"); got != "true" {
 		t.Errorf("the chosen category's button has aria-pressed=%q", got)
 	}
 	if got := p.text("#chart-title"); !strings.Contains(got, "by day") {
 		t.Errorf("chart title %q: a month is charted by day", got)
 	}
+	p.checkChart(token, "day")
 	// By keyboard: Enter on a category's name chooses it, and the focus stays.
 	p.do(chromedp.Focus(chromedp.CSS(`button.category[data-category="calls"]`)), chromedp.KeyEvent("\r"))
 	p.waitFor(`location.search.includes("category=calls") && document.activeElement.dataset.category === "calls"`)
@@ -113,6 +131,7 @@ func testManagerView(t *testing.T, browser context.Context, srv *demoServer, bac
 	p.waitFor(`location.search.includes("account=` + demoSupport + `")`)
 	p.waitReady()
 	p.checkAgainstAPI(token, demoSupport)
+	p.checkChart(token, "day") // the sub-account's own calls
 	p.click(`#breadcrumbs a[data-account="` + demoParent + `"]`)
 	p.waitFor(`location.search.includes("account=` + demoParent + `")`)
 	p.waitReady()
@@ -131,15 +150,22 @@ func testManagerView(t *testing.T, browser context.Context, srv *demoServer, bac
 		t.Errorf("custom range is %s..%s on the page, want %s..%s", start, end, from, to)
 	}
 	p.checkAgainstAPI(token, demoParent)
+	p.checkChart(token, "day")
 
 	// This year is charted by month.
 	p.choose("#period", "this-year")
 	p.waitFor(`location.search.includes("period=this-year")`)
 	p.waitReady()
 	p.checkAgainstAPI(token, demoParent)
-	if got := p.text("#chart-title"); today.YearDay() > 92 && !strings.Contains(got, "by month") {
-		t.Errorf("chart title %q: a long range is charted by month", got)
+	// Up to 92 days by day, beyond by month (this year is longer from April).
+	byYear := "month"
+	if today.YearDay() <= 92 {
+		byYear = "day"
 	}
+	if got := p.text("#chart-title"); !strings.Contains(got, "by "+byYear) {
+		t.Errorf("chart title %q: this year is charted by %s", got, byYear)
+	}
+	p.checkChart(token, byYear)
 
 	// Hide the zero rows: only rows with usage stay, and a reload of the URL
 	// (a bookmark) keeps the toggle, the period and the category.
@@ -271,14 +297,18 @@ func testExpiredSession(t *testing.T, browser context.Context, srv *demoServer, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
-	defer cancel()
-	_, err = chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{
-		Name: auth.CookieName, Value: expired, URL: srv.url + "/", Path: "/", HTTPOnly: new(true), SameSite: network.CookieSameSiteStrict,
-	})
-	if err != nil {
-		t.Fatal(err)
+	expire := func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+		defer cancel()
+		_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{
+			Name: auth.CookieName, Value: expired, URL: srv.url + "/", Path: "/", HTTPOnly: new(true), SameSite: network.CookieSameSiteStrict,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
+	expire()
 
 	p.choose("#period", "last-30-days")
 	p.waitFor(`!document.getElementById('signin').hidden`)
@@ -289,6 +319,16 @@ func testExpiredSession(t *testing.T, browser context.Context, srv *demoServer, 
 	// Signing in again returns to the view the URL names.
 	p.signIn("manager", srv.passwords["manager"])
 	p.waitFor(`location.search.includes("period=last-30-days") && document.getElementById('period').value === 'last-30-days'`)
+
+	// Choosing another category asks only the Usage Records API, for the
+	// chart: its 401 ends the session the same way.
+	p.waitFor(`document.getElementById('chart-area').dataset.state === 'ready'`)
+	expire()
+	p.click(`button.category[data-category="sms"]`)
+	p.waitFor(`!document.getElementById('signin').hidden`)
+	if got := p.text("#signin-message"); got != "Your session has expired. Please sign in again." {
+		t.Errorf("sign-in message after the chart's 401: %q", got)
+	}
 }
 
 // ---------- the server ----------
@@ -649,4 +689,306 @@ func lastMonth(now time.Time) (string, string) {
 	now = now.UTC()
 	first := time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, time.UTC)
 	return first.Format(time.DateOnly), first.AddDate(0, 1, -1).Format(time.DateOnly)
+}
+
+// ---------- the chart ----------
+
+// testChart checks the chart against the Usage Records API: by day up to 92
+// days, by month beyond, one bar per period, with the API's figures; its
+// reading of every page; its error state; and its redrawing on a phone.
+func testChart(t *testing.T, browser context.Context, srv *demoServer) {
+	p := newPage(t, browser, srv)
+	p.signIn("manager", srv.passwords["manager"])
+	token := srv.signIn(t, "manager", srv.passwords["manager"])
+	today := time.Now().UTC()
+	day := func(d int) string { return today.AddDate(0, 0, d).Format(time.DateOnly) }
+
+	// 92 days are drawn by day, 93 by month: a bookmark of each.
+	for _, c := range []struct {
+		start, by string
+	}{{day(-91), "day"}, {day(-92), "month"}, {day(-400), "month"}, {day(0), "day"}} {
+		p.navigate(srv.url + "/?" + url.Values{"account": {demoSupport}, "period": {"custom"}, "start": {c.start}, "end": {day(0)}, "category": {"calls"}}.Encode())
+		p.waitReady()
+		p.checkChart(token, c.by)
+	}
+
+	// The chart reads every page the API gives: with pages of 7 records, a
+	// 92-day answer takes 14 requests and gives the same 92 points.
+	view := fmt.Sprintf(`{account: %q, start: %q, end: %q, category: 'sms'}`, demoParent, day(-91), day(0))
+	paged := evalJS[[]chartPoint](p, `(async () => {
+		const m = await import('/static/chart.js');
+		const urls = [];
+		const get = (u) => { urls.push(u); return fetch(u).then((r) => r.json()); };
+		const series = await m.loadSeries(`+view+`, get, 7);
+		if (urls.length !== 14 || !urls.slice(1).every((u) => u.includes('PageToken='))) throw new Error('pages read: ' + urls.join(' '));
+		return series.points.map((p) => ({start: p.start, end: p.end, value: p.usage}));
+	})()`, chromedp.EvalAwaitPromise)
+	want := srv.series(t, token, demoParent, day(-91), day(0), "sms", "Daily")
+	if len(paged) != 92 || len(want) != 92 {
+		t.Fatalf("paged series: %d points, the API %d records", len(paged), len(want))
+	}
+	for i, w := range want {
+		if paged[i].Start != w.StartDate || paged[i].End != w.EndDate || !sameDecimal(paged[i].Value, w.Usage) {
+			t.Errorf("point %d: %+v, API %+v", i, paged[i], w)
+		}
+	}
+
+	// When the API cannot be reached the chart says so, and the table stays.
+	p.navigate(srv.url + "/?" + url.Values{"account": {demoParent}, "period": {"last-30-days"}}.Encode())
+	p.waitReady()
+	p.checkChart(token, "day")
+	p.blockURLs("*://*:*/2010-04-01/*")
+	p.click(`button.category[data-category="calls"]`)
+	p.waitFor(`document.getElementById('chart-area').dataset.state === 'error'`)
+	if got := p.text("#chart-area [role=alert]"); !strings.HasPrefix(got, "The chart cannot be drawn") {
+		t.Errorf("chart error %q", got)
+	}
+	if evalJS[bool](p, `document.getElementById('view').hidden || !document.getElementById('error').hidden`) {
+		t.Error("a chart that cannot load hides the view")
+	}
+	p.blockURLs()
+	p.click(`button.category[data-category="sms"]`)
+	p.checkChart(token, "day")
+
+	// On a phone the chart is drawn again to the narrower box.
+	p.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	p.waitFor(`document.getElementById('chart-area').dataset.state === 'ready' && Number(document.querySelector('#chart-area svg').getAttribute('width')) < 390`)
+	p.checkChart(token, "day")
+	p.do(chromedp.EmulateReset())
+}
+
+// chartPoint is one period of a chart: a bar, a row of its table, or a point
+// the chart module read.
+type chartPoint struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+	Value string `json:"value"`
+	Count string `json:"count"`
+	Usage string `json:"usage"`
+	Price string `json:"price"`
+}
+
+// checkChart waits for the chart of the view in the address bar and compares
+// it with the Usage Records API's Daily or Monthly answer for the same
+// account, category and range: one bar and one table row per period, each
+// with the API's figures; by is "day" or "month", as the range's length says.
+func (p *page) checkChart(token, by string) {
+	p.t.Helper()
+	start, end := p.downloadRange()
+	state := evalJS[map[string]string](p, `Object.fromEntries(new URLSearchParams(location.search))`)
+	account, category := state["account"], state["category"]
+	if category == "" {
+		category = "totalprice"
+	}
+	key := strings.Join([]string{account, start, end, category}, "/")
+	p.waitFor(fmt.Sprintf(`document.getElementById('chart-area').dataset.state === 'ready' && document.getElementById('chart-area').dataset.key === %q`, key))
+
+	// The number of periods, counted here from the dates alone.
+	first, err1 := time.Parse(time.DateOnly, start)
+	last, err2 := time.Parse(time.DateOnly, end)
+	if err1 != nil || err2 != nil {
+		p.t.Fatalf("range %s..%s", start, end)
+	}
+	periods := int(last.Sub(first).Hours()/24) + 1
+	granularity := "Daily"
+	if by == "month" {
+		periods = (last.Year()*12 + int(last.Month())) - (first.Year()*12 + int(first.Month())) + 1
+		granularity = "Monthly"
+	}
+	want := p.srv.series(p.t, token, account, start, end, category, granularity)
+
+	svg := evalJS[map[string]string](p, `(s => ({by: s.dataset.by, role: s.getAttribute('role'), title: s.querySelector('title').textContent,
+		desc: s.querySelector('desc').textContent, labelled: s.getAttribute('aria-labelledby'), heading: document.getElementById('chart-title').textContent}))(document.querySelector('#chart-area svg'))`)
+	if svg["by"] != by || !strings.Contains(svg["heading"], "by "+by) || !strings.Contains(svg["title"], "by "+by) {
+		p.t.Errorf("%s %s..%s is charted %+v, want by %s", category, start, end, svg, by)
+	}
+	if svg["role"] != "img" || svg["labelled"] != "chart-svg-title" || svg["desc"] == "" {
+		p.t.Errorf("the chart is not an image with a title and a description: %+v", svg)
+	}
+	bars := evalJS[[]chartPoint](p, `Array.from(document.querySelectorAll('#chart-area svg rect.bar')).map(b => ({start: b.dataset.start, end: b.dataset.end, value: b.dataset.value}))`)
+	rows := evalJS[[]chartPoint](p, `Array.from(document.querySelectorAll('#chart-area table tbody tr')).map(r => {
+		const v = (f) => { const c = r.querySelector('[data-field=' + f + ']'); return c ? c.dataset.value : ''; };
+		return {start: r.dataset.start, end: r.dataset.end, count: v('count'), usage: v('usage'), price: v('price')};
+	})`)
+	if len(bars) != periods || len(want) != periods || len(rows) != periods {
+		p.t.Fatalf("%s %s..%s by %s: %d bars and %d table rows, the API %d records; %d periods", category, start, end, by, len(bars), len(rows), len(want), periods)
+	}
+	for i, w := range want {
+		value := w.Usage
+		if category == "totalprice" {
+			value = w.Price
+		}
+		if bars[i].Start != w.StartDate || bars[i].End != w.EndDate || !sameDecimal(bars[i].Value, value) {
+			p.t.Errorf("%s bar %d: %+v; API %s..%s %s", category, i, bars[i], w.StartDate, w.EndDate, value)
+		}
+		r := rows[i]
+		if r.Start != w.StartDate || r.End != w.EndDate || !sameDecimal(r.Price, w.Price) ||
+			(category != "totalprice" && (!sameDecimal(r.Usage, w.Usage) || r.Count != w.Count)) {
+			p.t.Errorf("%s table row %d: %+v; API %+v", category, i, r, w)
+		}
+	}
+}
+
+// twilioRecord is a record of the Usage Records API (Twilio's JSON).
+type twilioRecord struct {
+	Category  string          `json:"category"`
+	StartDate string          `json:"start_date"`
+	EndDate   string          `json:"end_date"`
+	Count     string          `json:"count"`
+	Usage     decimal.Decimal `json:"usage"`
+	Price     decimal.Decimal `json:"price"`
+}
+
+// series asks the Usage Records API for one category of an account alone,
+// by day or month, following next_page_uri to the end.
+func (s *demoServer) series(t *testing.T, token, account, start, end, category, granularity string) []twilioRecord {
+	t.Helper()
+	q := url.Values{"Category": {category}, "StartDate": {start}, "EndDate": {end}, "IncludeSubaccounts": {"false"}, "PageSize": {"50"}}
+	next := "/2010-04-01/Accounts/" + account + "/Usage/Records/" + granularity + ".json?" + q.Encode()
+	var out []twilioRecord
+	for next != "" {
+		res := s.get(t, token, next)
+		var page struct {
+			Records []twilioRecord `json:"usage_records"`
+			Next    *string        `json:"next_page_uri"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&page); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %v", next, res.StatusCode, err)
+		}
+		out = append(out, page.Records...)
+		next = ""
+		if page.Next != nil {
+			next = *page.Next
+		}
+	}
+	return out
+}
+
+// blockURLs makes the browser fail requests to URLs matching the patterns;
+// none unblocks.
+func (p *page) blockURLs(patterns ...string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		p.t.Fatal(err)
+	}
+	blocks := []*network.BlockPattern{}
+	for _, pat := range patterns {
+		blocks = append(blocks, &network.BlockPattern{URLPattern: pat, Block: true})
+	}
+	if _, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: blocks}); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// ---------- downloads ----------
+
+// testDownloads saves the view's CSV as a user does (Chrome writes it to a
+// folder) and compares its rows with the API's records; the JSON, XML and JSV
+// links answer the same records with their content types, on the session
+// cookie alone.
+func testDownloads(t *testing.T, chrome context.Context, srv *demoServer) {
+	p := newPage(t, chrome, srv)
+	p.signIn("manager", srv.passwords["manager"])
+	token := srv.signIn(t, "manager", srv.passwords["manager"])
+	p.navigate(srv.url + "/?" + url.Values{"account": {demoSupport}, "period": {"last-month"}, "category": {"calls"}}.Encode())
+	p.waitReady()
+	start, end := p.downloadRange()
+	want := srv.usage(t, token, demoSupport, p.downloadRange)
+
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir, BrowserContextID: chromedp.FromContext(p.ctx).BrowserContextID,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.click("#dl-csv")
+	name := fmt.Sprintf("usage-%s-%s-%s.csv", demoSupport, start, end)
+	body := waitForFile(t, filepath.Join(dir, name))
+	rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatalf("the CSV download: %v\n%s", err, body)
+	}
+	header := "AccountSid,Category,Count,CountUnit,Description,EndDate,Price,PriceUnit,StartDate,Usage,UsageUnit,Uri"
+	if len(rows) == 0 || strings.Join(rows[0], ",") != header {
+		t.Fatalf("the CSV download's header: %q", rows)
+	}
+	if len(rows)-1 != len(want) {
+		t.Fatalf("the CSV download has %d rows, the API %d records", len(rows)-1, len(want))
+	}
+	for i, w := range want {
+		r := rows[i+1]
+		count := ""
+		if w.Count != nil {
+			count = strconv.FormatInt(*w.Count, 10)
+		}
+		if r[0] != demoSupport || r[1] != w.Category || r[2] != count || !sameDecimal(r[6], w.Price) || r[8] != start || r[5] != end || !sameDecimal(r[9], w.Usage) {
+			t.Errorf("CSV row %d %q; API %s count %s usage %s price %s", i, r, w.Category, count, w.Usage, w.Price)
+		}
+	}
+
+	// The other formats, fetched from the page with the session cookie only.
+	type answer struct {
+		Status      int    `json:"status"`
+		ContentType string `json:"contentType"`
+		Body        string `json:"body"`
+		Download    string `json:"download"`
+	}
+	answers := evalJS[map[string]answer](p, `Promise.all(['json', 'xml', 'jsv'].map(async (f) => {
+		const a = document.getElementById('dl-' + f);
+		const r = await fetch(a.href);
+		return [f, {status: r.status, contentType: r.headers.get('content-type'), body: await r.text(), download: a.download}];
+	})).then(Object.fromEntries)`, chromedp.EvalAwaitPromise)
+	for f, ct := range map[string]string{"json": "application/json; charset=utf-8", "xml": "application/xml; charset=utf-8", "jsv": "text/jsv; charset=utf-8"} {
+		a := answers[f]
+		if a.Status != http.StatusOK || a.ContentType != ct || a.Download != strings.TrimSuffix(name, ".csv")+"."+f {
+			t.Errorf("%s download: %d %q, file name %q", f, a.Status, a.ContentType, a.Download)
+		}
+	}
+	var fromJSON []apiRecord
+	if err := json.Unmarshal([]byte(answers["json"].Body), &fromJSON); err != nil || len(fromJSON) != len(want) {
+		t.Errorf("JSON download: %d records, %v", len(fromJSON), err)
+	}
+	var fromXML struct {
+		Records []struct{ Category, Usage, Price string } `xml:"UsageRecord"`
+	}
+	if err := xml.Unmarshal([]byte(answers["xml"].Body), &fromXML); err != nil || len(fromXML.Records) != len(want) {
+		t.Errorf("XML download: %d records, %v", len(fromXML.Records), err)
+	}
+	var fromJSV []handlers.UsageRecord
+	if err := jsv.Unmarshal([]byte(answers["jsv"].Body), &fromJSV); err != nil || len(fromJSV) != len(want) {
+		t.Errorf("JSV download: %d records, %v", len(fromJSV), err)
+	}
+	for i, w := range want {
+		if i < len(fromXML.Records) && (fromXML.Records[i].Category != w.Category || !sameDecimal(fromXML.Records[i].Usage, w.Usage) || !sameDecimal(fromXML.Records[i].Price, w.Price)) {
+			t.Errorf("XML record %d %+v; API %+v", i, fromXML.Records[i], w)
+		}
+		if i < len(fromJSV) && (fromJSV[i].Category != w.Category || !sameDecimal(fromJSV[i].Usage, w.Usage) || !fromJSV[i].Price.Equal(w.Price)) {
+			t.Errorf("JSV record %d %+v; API %+v", i, fromJSV[i], w)
+		}
+	}
+}
+
+// waitForFile waits until Chrome has finished writing a download.
+func waitForFile(t *testing.T, path string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for time.Now().Before(deadline) {
+		body, err := os.ReadFile(path)
+		if _, partial := os.Stat(path + ".crdownload"); err == nil && os.IsNotExist(partial) {
+			return body
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	names := []string{}
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	t.Fatalf("no download at %s; the folder holds %v", path, names)
+	return nil
 }

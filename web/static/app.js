@@ -3,13 +3,16 @@
 // hide-zero toggle), so a view can be bookmarked and shared. The session is
 // the HttpOnly ss-tok cookie that sign-in sets; this script never sees it.
 
+import { todayUTC, utcDay, addDays, validDay, formatRange, groupDigits, formatMoney } from './format.js';
+import { loadSeries, drawChart, granularity } from './chart.js';
+
 const $ = (id) => document.getElementById(id);
 
 const PERIODS = ['today', 'yesterday', 'this-month', 'last-month', 'last-30-days', 'this-year', 'custom'];
 const DEFAULT_PERIOD = 'this-month';
 const DEFAULT_CATEGORY = 'totalprice';
-// Ranges up to about three months are charted by day, longer ones by month.
-const DAILY_LIMIT_DAYS = 92;
+// The downloads of a view: /billing/usage in each format.
+const DOWNLOADS = ['csv', 'json', 'xml', 'jsv'];
 
 const app = {
   user: null,             // the signed-in user (GET /auth), or null
@@ -17,23 +20,14 @@ const app = {
   topAccount: '',         // the account a view without one opens
   view: null,             // {key, records} of the last usage answer
   seq: 0,                 // the latest render; older answers are dropped
+  chart: null,            // {key, series} of the last chart drawn
+  chartSeq: 0,            // the latest chart; older answers are dropped
 };
 
 // SessionEnded is thrown after a 401 has sent the user back to sign-in.
 class SessionEnded extends Error {}
 
-// ---------- dates: UTC calendar days written YYYY-MM-DD ----------
-
-function isoDay(d) { return d.toISOString().slice(0, 10); }
-function todayUTC() { return isoDay(new Date()); }
-function utcDay(y, m, d) { return isoDay(new Date(Date.UTC(y, m, d))); }
-function addDays(day, n) {
-  const d = new Date(day + 'T00:00:00Z');
-  d.setUTCDate(d.getUTCDate() + n);
-  return isoDay(d);
-}
-function validDay(s) { return /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s + 'T00:00:00Z')) && isoDay(new Date(s + 'T00:00:00Z')) === s; }
-function daysBetween(a, b) { return Math.round((Date.parse(b) - Date.parse(a)) / 86400000) + 1; }
+// ---------- periods ----------
 
 // periodRange turns a preset into inclusive [start, end] days.
 function periodRange(s) {
@@ -51,30 +45,7 @@ function periodRange(s) {
   }
 }
 
-const dayFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
-function formatDay(day) { return dayFormat.format(new Date(day + 'T00:00:00Z')); }
-function formatRange(start, end) { return start === end ? formatDay(start) : `${formatDay(start)} – ${formatDay(end)}`; }
-
 // ---------- numbers: amounts arrive as exact decimal text ----------
-
-// groupDigits writes a decimal string with thousands separators without
-// turning it into a float first, so nothing is rounded.
-function groupDigits(text) {
-  const [whole, frac] = String(text).split('.');
-  const neg = whole.startsWith('-');
-  const digits = neg ? whole.slice(1) : whole;
-  const grouped = digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return (neg ? '-' : '') + grouped + (frac ? '.' + frac : '');
-}
-
-function formatMoney(amount, currency) {
-  const code = (currency || '').toUpperCase();
-  try {
-    return new Intl.NumberFormat(undefined, { style: 'currency', currency: code, minimumFractionDigits: 2, maximumFractionDigits: 6 }).format(amount);
-  } catch {
-    return `${groupDigits(amount)} ${code}`;
-  }
-}
 
 function isZero(r) {
   return (r.count ?? 0) === 0 && Number(r.usage) === 0 && Number(r.price) === 0;
@@ -128,12 +99,16 @@ async function api(path, options = {}) {
   let body = null;
   if (text) { try { body = JSON.parse(text); } catch { body = null; } }
   if (res.ok) return body;
-  const status = body && body.responseStatus;
-  const err = new Error((status && status.message) || `The service answered ${res.status} ${res.statusText}`);
+  // ServiceStack's {responseStatus:{errorCode,message}}, or the Usage
+  // Records API's {code,message} (Twilio's shape).
+  const status = (body && body.responseStatus) || {};
+  const err = new Error(status.message || (body && body.message) || `The service answered ${res.status} ${res.statusText}`);
   err.status = res.status;
-  err.code = status && status.errorCode;
+  err.code = status.errorCode || (body && body.code);
   throw err;
 }
+
+function hasExpired(e) { return /expired/i.test(e.message); }
 
 // call is api() for a signed-in user: a 401 means the session is over.
 async function call(path) {
@@ -141,8 +116,7 @@ async function call(path) {
     return await api(path);
   } catch (e) {
     if (e.status === 401 && app.user) {
-      const expired = e.code === 'TokenException' && /expired/i.test(e.message);
-      showSignIn(expired ? 'Your session has expired. Please sign in again.' : 'Your session has ended. Please sign in again.');
+      showSignIn(hasExpired(e) ? 'Your session has expired. Please sign in again.' : 'Your session has ended. Please sign in again.');
       throw new SessionEnded();
     }
     throw e;
@@ -154,9 +128,11 @@ async function call(path) {
 function showSignIn(message) {
   app.user = null;
   app.view = null;
+  app.chart = null;
   app.accounts.clear();
   app.topAccount = '';
   app.seq++;
+  app.chartSeq++;
   setStatus('');
   $('dashboard').hidden = true;
   $('who').hidden = true;
@@ -206,7 +182,7 @@ async function start() {
     app.user = await api('/auth');
   } catch (e) {
     if (e.status === 401) {
-      showSignIn(e.code === 'TokenException' && /expired/i.test(e.message) ? 'Your session has expired. Please sign in again.' : '');
+      showSignIn(hasExpired(e) ? 'Your session has expired. Please sign in again.' : '');
       return;
     }
     showSignIn(`The service cannot be reached: ${e.message}`);
@@ -340,12 +316,13 @@ async function render() {
     document.title = `${name} · ${formatRange(start, end)} · Billing`;
     renderSummary(records);
     renderTable(records, s);
-    renderChart(records, s, start, end);
-    renderDownloads(s, start, end);
+    renderDownloads(s, start, end, name);
     setBusy(false, `Showing ${name}, ${formatRange(start, end)}.`);
+    await renderChart(records, s, start, end);
   } catch (e) {
     if (e instanceof SessionEnded || seq !== app.seq) return;
     app.view = null;
+    app.chartSeq++;
     setBusy(false, '');
     $('view').hidden = true;
     $('view-title').textContent = s.account;
@@ -419,25 +396,76 @@ function valueCell(content, value, field) {
   return td;
 }
 
-function renderChart(records, s, start, end) {
-  const r = byCategory(records)[s.category] || byCategory(records)[DEFAULT_CATEGORY];
+// renderChart shows the chosen category's figures over the range and its
+// chart, by day or by month, from the Usage Records API. It has its own
+// loading and error states: the table stays usable while it loads.
+async function renderChart(records, s, start, end) {
+  const by = byCategory(records);
+  const r = by[s.category] || by[DEFAULT_CATEGORY];
   if (!r) return;
-  const by = daysBetween(start, end) <= DAILY_LIMIT_DAYS ? 'day' : 'month';
-  $('chart-title').textContent = `${r.description}, by ${by}`;
+  const per = granularity(start, end) === 'Daily' ? 'day' : 'month';
+  $('chart-title').textContent = `${r.description}, by ${per}`;
   const parts = [];
   if (r.count !== undefined) parts.push(`${groupDigits(r.count)} ${r.countUnit}`);
   if (r.category !== 'totalprice') parts.push(`${groupDigits(r.usage)} ${r.usageUnit}`);
   parts.push(formatMoney(r.price, r.priceUnit));
-  const figures = el('p', { class: 'chart-figures' }, el('code', {}, r.category), ` ${parts.join(' · ')} in ${formatRange(start, end)}`);
+  const figures = $('chart-figures');
+  figures.replaceChildren(el('code', {}, r.category), ` ${parts.join(' · ')} in ${formatRange(start, end)}`);
   figures.dataset.category = r.category;
-  $('chart-area').replaceChildren(figures, el('p', { class: 'hint' }, `The chart of this category by ${by} is not drawn yet; choose another category in the table to see its figures here.`));
+
+  const view = { account: s.account, start, end, category: r.category };
+  const key = [view.account, start, end, view.category].join('/');
+  const area = $('chart-area');
+  const seq = ++app.chartSeq;
+  if (!app.chart || app.chart.key !== key) {
+    area.dataset.state = 'loading';
+    area.setAttribute('aria-busy', 'true');
+    area.replaceChildren(el('p', { class: 'loading' }, 'Loading the chart…'));
+    try {
+      const series = await loadSeries(view, call);
+      if (seq !== app.chartSeq) return;
+      app.chart = { key, series };
+    } catch (e) {
+      if (e instanceof SessionEnded || seq !== app.chartSeq) return;
+      app.chart = null;
+      area.dataset.state = 'error';
+      area.setAttribute('aria-busy', 'false');
+      area.replaceChildren(el('p', { class: 'error', role: 'alert' }, `The chart cannot be drawn: ${e.message}`));
+      return;
+    }
+  }
+  try {
+    drawCurrentChart();
+  } catch (e) {
+    area.dataset.state = 'error';
+    area.replaceChildren(el('p', { class: 'error', role: 'alert' }, `The chart cannot be drawn: ${e.message}`));
+  }
 }
 
-function renderDownloads(s, start, end) {
+// drawCurrentChart draws the loaded chart to the width of its box.
+function drawCurrentChart() {
+  const area = $('chart-area');
+  if (!app.chart) return;
+  const open = area.querySelector('details[open]') !== null;
+  area.replaceChildren(...drawChart(app.chart.series, area.clientWidth));
+  if (open) area.querySelector('details').open = true;
+  area.dataset.state = 'ready';
+  area.dataset.key = app.chart.key;
+  area.dataset.width = String(area.clientWidth);
+  area.setAttribute('aria-busy', 'false');
+}
+
+// renderDownloads links the view's records (every category of the table) in
+// each format. The links are same-origin, so the download attribute names the
+// file, and the session cookie goes with them.
+function renderDownloads(s, start, end, name) {
   const q = new URLSearchParams({ AccountId: s.account, StartDate: start, EndDate: end });
-  const json = $('dl-json');
-  json.href = '/billing/usage?' + q;
-  json.download = `usage-${s.account}-${start}-${end}.json`;
+  for (const f of DOWNLOADS) {
+    const link = $(`dl-${f}`);
+    link.href = `/billing/usage.${f}?${q}`;
+    link.download = `usage-${s.account}-${start}-${end}.${f}`;
+  }
+  $('downloads-what').textContent = `Every category of ${name}, ${formatRange(start, end)}: the table above, as the API serves it.`;
 }
 
 // ---------- small helpers ----------
@@ -524,6 +552,15 @@ function wire() {
     change({ account: link.dataset.account });
   });
   window.addEventListener('popstate', () => render());
+  // The chart is drawn to its box's width: draw it again when that changes.
+  let resizeFrame = 0;
+  new ResizeObserver(() => {
+    cancelAnimationFrame(resizeFrame);
+    resizeFrame = requestAnimationFrame(() => {
+      const area = $('chart-area');
+      if (area.dataset.state === 'ready' && area.dataset.width !== String(area.clientWidth)) drawCurrentChart();
+    });
+  }).observe($('chart-area'));
 }
 
 wire();

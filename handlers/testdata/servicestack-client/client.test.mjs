@@ -20,6 +20,7 @@ const baseUrl = env('BILLING_URL');
 const adminToken = env('BILLING_ADMIN_TOKEN');
 const managerToken = env('BILLING_MANAGER_TOKEN');
 const account = env('BILLING_ACCOUNT');
+const parentAccount = env('BILLING_PARENT_ACCOUNT'); // the Manager's account, parent of account
 const forbiddenAccount = env('BILLING_FORBIDDEN_ACCOUNT');
 const range = JSON.parse(env('BILLING_RANGE')); // {startDate, endDate}
 const expected = JSON.parse(env('BILLING_EXPECTED')); // the JSON answer for the range, fetched by Go
@@ -37,11 +38,13 @@ before(async () => {
   const here = dirname(fileURLToPath(import.meta.url));
   writeFileSync(join(dir, 'use.ts'), `
 import { JsonServiceClient } from ${JSON.stringify(join(here, 'node_modules/@servicestack/client/dist/index.js'))};
-import { ListUsageRecords, UsageRecord, RecordUsageEvents, RecordUsageEventsResponse } from './dtos';
+import { ListUsageRecords, UsageRecord, RecordUsageEvents, RecordUsageEventsResponse, ListAccounts, ListAccountsResponse, AccountInfo } from './dtos';
 export async function use(client: JsonServiceClient): Promise<number> {
   const records: UsageRecord[] = await client.get(new ListUsageRecords({ accountId: 'x', startDate: '2024-01-01' }));
   const ingested: RecordUsageEventsResponse = await client.post(new RecordUsageEvents({ events: [] }));
-  return records.length + ingested.accepted;
+  const accounts: ListAccountsResponse = await client.get(new ListAccounts({ nameFilter: 'a', specificIds: ['x'], all: true }));
+  const first: AccountInfo = accounts.items[0];
+  return records.length + ingested.accepted + accounts.totalCount + first.ancestorIds.length;
 }
 `);
   const program = ts.createProgram([join(dir, 'dtos.ts'), join(dir, 'use.ts')], {
@@ -133,4 +136,26 @@ test('no token is Unauthorized, a Manager cannot ingest', async () => {
     assert.equal(e.responseStatus.errorCode, 'Forbidden');
     return true;
   });
+});
+
+test('ListAccounts: a Manager sees its account and the sub-account, filtered and by id', async () => {
+  const c = client(managerToken);
+  const all = await c.get(new dtos.ListAccounts());
+  assert.deepEqual(c.urls, ['/api/ListAccounts']);
+  assert.deepEqual(all.items.map((a) => a.id).sort(), [account, parentAccount].sort());
+  assert.equal(all.totalCount, 2);
+  assert.equal(all.totalPages, 1);
+  const child = all.items.find((a) => a.id === account);
+  assert.equal(child.parentAccountId, parentAccount);
+  assert.deepEqual(child.ancestorIds, [parentAccount]);
+
+  const filtered = await c.get(new dtos.ListAccounts({ nameFilter: 'child' }));
+  assert.deepEqual(filtered.items.map((a) => a.id), [account]);
+  // An array goes into the query string as a,b; an account out of scope is left out.
+  const byId = await c.get(new dtos.ListAccounts({ specificIds: [account, forbiddenAccount] }));
+  assert.deepEqual(byId.items.map((a) => a.id), [account]);
+  const paged = await client(adminToken, null).get(new dtos.ListAccounts({ countPerPage: 1, page: 1 }));
+  assert.equal(paged.items.length, 1);
+  assert.equal(paged.totalCount, 3);
+  assert.equal(paged.totalPages, 3);
 });

@@ -53,7 +53,9 @@ func BenchmarkEncode(b *testing.B) {
 			{"jsv", func(dst []byte) ([]byte, error) { return encode(dst, formatJSV, recs) }},
 			{"xml", func(dst []byte) ([]byte, error) { return encode(dst, formatXML, recs) }},
 			{"csv", func(dst []byte) ([]byte, error) { return encode(dst, formatCSV, recs) }},
-			// jsv.Append through reflection, for comparison with the hand-written path.
+			// encoding/json and jsv.Append through reflection, for comparison
+			// with the hand-written paths.
+			{"encoding-json", func(dst []byte) ([]byte, error) { return appendJSON(dst, plain) }},
 			{"jsv-reflect", func(dst []byte) ([]byte, error) { return jsv.Append(dst, plain) }},
 		}
 		for _, e := range encoders {

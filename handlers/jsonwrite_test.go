@@ -1,0 +1,47 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+// reference is what encoding/json writes for v, without HTML escaping.
+func reference(t *testing.T, v any) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	n := int64(-42)
+	recs := UsageRecords{
+		{AccountSid: "AC1", Category: "calls", Count: &n, CountUnit: "calls", Description: `quote " back \ tab	nl
+ <b>&amp;</b> ünïcødé 🎉 ` + "\u2028\u2029\x00\x1f\x7f\xff", EndDate: "2024-01-31",
+			Price: jsonDecimal{decimal.RequireFromString("-1.50")}, PriceUnit: "usd", StartDate: "2024-01-01", Usage: "0.000001", UsageUnit: "minutes", URI: "/billing/usage?a=1&b=2"},
+		{AccountSid: "AC1", Category: "totalprice", Price: jsonDecimal{decimal.RequireFromString("123456789012345678901234.5")}},
+	}
+	for _, v := range []UsageRecords{recs, {}, recs[:1]} {
+		if got, want := v.appendJSON(nil), reference(t, v); !bytes.Equal(got, want) {
+			t.Errorf("appendJSON\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `"\`, "\x00\b\f\n\r\t\x1f", "\u2028\u2029", "\xff\xfe", "é🎉", "<>&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := appendJSONString(nil, s), reference(t, s); !bytes.Equal(got, want) {
+			t.Errorf("%q: got %s want %s", s, got, want)
+		}
+	})
+}

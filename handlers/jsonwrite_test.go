@@ -45,3 +45,25 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
+
+func TestTwilioPageJSONMatchesEncodingJSON(t *testing.T) {
+	odd := `quote " back \ <b>&amp;</b> ünïcødé 🎉 ` + "\u2028\x00\x7f\xff"
+	next := "/2010-04-01/Accounts/AC1/Usage/Records.json?Category=calls&PageSize=2&Page=1&PageToken=x"
+	rec := twilioRecord{
+		AccountSid: "AC1", APIVersion: "2010-04-01", AsOf: "2026-11-23T10:00:00Z", Category: "calls",
+		Count: nullString{s: "42", valid: true}, CountUnit: "calls", Description: odd, EndDate: "2026-11-23",
+		Price: "-1.50", PriceUnit: "usd", StartDate: "2026-11-01", URI: next, Usage: "0.000001", UsageUnit: "minutes",
+		SubresourceURIs: subresourceURIs{AllTime: "a", Today: "b&c", Yesterday: odd, ThisMonth: "d", LastMonth: "e", Daily: "f", Monthly: "g", Yearly: "h"},
+	}
+	total := rec
+	total.Category, total.Count = "totalprice", nullString{}
+	for _, l := range []twilioListJSON{
+		{End: 1, FirstPageURI: next, NextPageURI: &next, Page: 0, PageSize: 2, Start: 0, URI: odd, UsageRecords: []twilioRecord{rec, total}},
+		{End: -1, PreviousPageURI: &odd, Page: 7, PageSize: 1000, Start: 7000, UsageRecords: []twilioRecord{}},
+		{},
+	} {
+		if got, want := l.appendJSON(nil), reference(t, l); !bytes.Equal(got, want) {
+			t.Errorf("appendJSON\n got %s\nwant %s", got, want)
+		}
+	}
+}

@@ -105,16 +105,31 @@ func newTwilioRecord(r models.UsageRecord, f face, asOf string, u usageURIs, s s
 		rec.Count = nullString{s: strconv.FormatInt(*r.Count, 10), valid: true}
 	}
 	period := models.DateRange{Start: r.StartDate, End: r.EndDate}
-	uris := make(map[string]string, len(subresources))
 	for _, v := range subresources {
-		uris[v.name] = u.view(v, r.Category, period)
-	}
-	rec.SubresourceURIs = subresourceURIs{
-		AllTime: uris["AllTime"], Today: uris["Today"], Yesterday: uris["Yesterday"],
-		ThisMonth: uris["ThisMonth"], LastMonth: uris["LastMonth"],
-		Daily: uris["Daily"], Monthly: uris["Monthly"], Yearly: uris["Yearly"],
+		*rec.SubresourceURIs.field(v.key) = u.view(v, r.Category, period)
 	}
 	return rec
+}
+
+// field is the URI of the view with this subresource_uris key.
+func (s *subresourceURIs) field(key string) *string {
+	switch key {
+	case "all_time":
+		return &s.AllTime
+	case "today":
+		return &s.Today
+	case "yesterday":
+		return &s.Yesterday
+	case "this_month":
+		return &s.ThisMonth
+	case "last_month":
+		return &s.LastMonth
+	case "daily":
+		return &s.Daily
+	case "monthly":
+		return &s.Monthly
+	}
+	return &s.Yearly
 }
 
 // usagePage is one page of a usage records list.
@@ -179,10 +194,13 @@ var csvRecordHeader = []string{"account_sid", "api_version", "as_of", "category"
 func writeUsagePage(c echo.Context, f format, pg usagePage) error {
 	switch f {
 	case formatJSON:
-		return writeTwilioJSON(c, http.StatusOK, twilioListJSON{
+		list := twilioListJSON{
 			End: pg.end, FirstPageURI: pg.firstPageURI, NextPageURI: pg.nextPageURI, Page: pg.page, PageSize: pg.pageSize,
 			PreviousPageURI: pg.previousPageURI, Start: pg.start, URI: pg.uri, UsageRecords: pg.records,
-		})
+		}
+		// A record is about 1.3 kB, most of it its nine URIs.
+		body := list.appendJSON(make([]byte, 0, 1024+1400*len(pg.records)))
+		return writeTwilioBody(c, http.StatusOK, "application/json; charset=utf-8", body)
 	case formatCSV:
 		rows := [][]string{csvRecordHeader}
 		for _, r := range pg.records {

@@ -61,14 +61,16 @@ var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); retur
 
 const maxPooledBuffer = 1 << 20
 
+func releaseBuffer(bp *[]byte) {
+	if cap(*bp) <= maxPooledBuffer {
+		bufferPool.Put(bp)
+	}
+}
+
 // respond answers with v in the negotiated format (JSONP-wrapped when asked).
 func respond(c echo.Context, n negotiation, status int, v any) error {
 	bp := bufferPool.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= maxPooledBuffer {
-			bufferPool.Put(bp)
-		}
-	}()
+	defer releaseBuffer(bp)
 	body := (*bp)[:0]
 	if n.callback != "" {
 		// The comment guards against content sniffing of the callback name.

@@ -198,9 +198,10 @@ func writeUsagePage(c echo.Context, f format, pg usagePage) error {
 			End: pg.end, FirstPageURI: pg.firstPageURI, NextPageURI: pg.nextPageURI, Page: pg.page, PageSize: pg.pageSize,
 			PreviousPageURI: pg.previousPageURI, Start: pg.start, URI: pg.uri, UsageRecords: pg.records,
 		}
-		// A record is about 1.3 kB, most of it its nine URIs.
-		body := list.appendJSON(make([]byte, 0, 1024+1400*len(pg.records)))
-		return writeTwilioBody(c, http.StatusOK, "application/json; charset=utf-8", body)
+		bp := bufferPool.Get().(*[]byte)
+		defer releaseBuffer(bp)
+		*bp = list.appendJSON((*bp)[:0])
+		return writeTwilioBody(c, http.StatusOK, "application/json; charset=utf-8", *bp)
 	case formatCSV:
 		rows := [][]string{csvRecordHeader}
 		for _, r := range pg.records {

@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"encoding"
 	"fmt"
 	"reflect"
-	"strconv"
 	"strings"
 
 	"github.com/evovoice/billing/jsv"
@@ -108,28 +106,8 @@ func appendCSVCell(dst []byte, v reflect.Value, kind scalarKind) ([]byte, error)
 		return dst, nil
 	}
 	v = deref(v)
-	switch kind {
-	case scalarString:
-		return appendCSVString(dst, v.String()), nil
-	case scalarBool:
-		return jsv.AppendBool(dst, v.Bool()), nil
-	case scalarInt:
-		return strconv.AppendInt(dst, v.Int(), 10), nil
-	case scalarUint:
-		return strconv.AppendUint(dst, v.Uint(), 10), nil
-	case scalarFloat:
-		return strconv.AppendFloat(dst, v.Float(), 'f', -1, v.Type().Bits()), nil
-	case scalarDecimal:
-		return jsv.AppendDecimal(dst, decimalOf(v)), nil
-	case scalarText:
-		if v.Type() == rawMessageType {
-			return appendCSVString(dst, string(v.Bytes())), nil
-		}
-		b, err := v.Interface().(encoding.TextMarshaler).MarshalText()
-		if err != nil {
-			return dst, err
-		}
-		return appendCSVString(dst, string(b)), nil
+	if out, ok, err := appendScalar(dst, v, kind, appendCSVString, jsv.AppendBool); ok {
+		return out, err
 	}
 	text, err := jsv.Marshal(v.Interface())
 	if err != nil {

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/evovoice/billing/jsv"
 	"github.com/shopspring/decimal"
 )
 
@@ -126,6 +128,36 @@ func scalarOf(t reflect.Type) scalarKind {
 		return scalarFloat
 	}
 	return notScalar
+}
+
+// appendScalar writes a plain value's text, escaped by text; the formats
+// differ only in escaping and in how they spell booleans. ok is false for a
+// kind that is not a scalar.
+func appendScalar(dst []byte, v reflect.Value, kind scalarKind, text func([]byte, string) []byte, boolean func([]byte, bool) []byte) (out []byte, ok bool, err error) {
+	switch kind {
+	case scalarString:
+		return text(dst, v.String()), true, nil
+	case scalarBool:
+		return boolean(dst, v.Bool()), true, nil
+	case scalarInt:
+		return strconv.AppendInt(dst, v.Int(), 10), true, nil
+	case scalarUint:
+		return strconv.AppendUint(dst, v.Uint(), 10), true, nil
+	case scalarFloat:
+		return strconv.AppendFloat(dst, v.Float(), 'f', -1, v.Type().Bits()), true, nil
+	case scalarDecimal:
+		return jsv.AppendDecimal(dst, decimalOf(v)), true, nil
+	case scalarText:
+		if v.Type() == rawMessageType {
+			return text(dst, string(v.Bytes())), true, nil
+		}
+		b, err := v.Interface().(encoding.TextMarshaler).MarshalText()
+		if err != nil {
+			return dst, true, err
+		}
+		return text(dst, string(b)), true, nil
+	}
+	return dst, false, nil
 }
 
 // isNil reports a null value: a nil pointer, slice, map or interface.

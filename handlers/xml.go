@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding"
 	"fmt"
 	"reflect"
 	"slices"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/evovoice/billing/jsv"
 	"github.com/shopspring/decimal"
 )
 
@@ -195,28 +193,8 @@ func appendEndTag(dst []byte, name string) []byte {
 
 // appendXMLScalar writes a plain value's text.
 func appendXMLScalar(dst []byte, v reflect.Value, kind scalarKind) ([]byte, error) {
-	switch kind {
-	case scalarString:
-		return appendXMLText(dst, v.String()), nil
-	case scalarBool:
-		return strconv.AppendBool(dst, v.Bool()), nil
-	case scalarInt:
-		return strconv.AppendInt(dst, v.Int(), 10), nil
-	case scalarUint:
-		return strconv.AppendUint(dst, v.Uint(), 10), nil
-	case scalarFloat:
-		return strconv.AppendFloat(dst, v.Float(), 'f', -1, v.Type().Bits()), nil
-	case scalarDecimal:
-		return jsv.AppendDecimal(dst, decimalOf(v)), nil
-	case scalarText:
-		if v.Type() == rawMessageType {
-			return appendXMLText(dst, string(v.Bytes())), nil
-		}
-		b, err := v.Interface().(encoding.TextMarshaler).MarshalText()
-		if err != nil {
-			return dst, err
-		}
-		return appendXMLText(dst, string(b)), nil
+	if out, ok, err := appendScalar(dst, v, kind, appendXMLText, strconv.AppendBool); ok {
+		return out, err
 	}
 	return dst, fmt.Errorf("xml: cannot write a %s", v.Kind())
 }

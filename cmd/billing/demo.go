@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/cmd/billing/internal/bench"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 )
@@ -266,7 +267,7 @@ func demoEvents(accounts []models.Account, today models.Date) []models.UsageEven
 				if !ok {
 					continue
 				}
-				n := poisson(rng, rate*growth*shape)
+				n := bench.Poisson(rng, rate*growth*shape)
 				if n == 0 {
 					continue
 				}
@@ -298,19 +299,4 @@ func demoEvents(accounts []models.Account, today models.Date) []models.UsageEven
 		}
 	}
 	return events
-}
-
-// poisson draws a count with mean lambda (normal approximation above 30).
-func poisson(rng *rand.Rand, lambda float64) int64 {
-	if lambda > 30 {
-		return max(0, int64(math.Round(lambda+math.Sqrt(lambda)*rng.NormFloat64())))
-	}
-	l, k, p := math.Exp(-lambda), int64(0), 1.0
-	for {
-		p *= rng.Float64()
-		if p <= l {
-			return k
-		}
-		k++
-	}
 }

@@ -255,7 +255,7 @@ func (d Dataset) History(a Account) []models.UsageEvent {
 		}
 		growth := math.Pow(1.02, float64(day-a.Active.Start)/30.4)
 		for _, cat := range cats {
-			n := poisson(rng, p.perDay[cat]*a.scale*shape*growth)
+			n := Poisson(rng, p.perDay[cat]*a.scale*shape*growth)
 			if n == 0 {
 				continue
 			}
@@ -297,8 +297,8 @@ func (d Dataset) History(a Account) []models.UsageEvent {
 	return events
 }
 
-// poisson draws a count with mean lambda (normal approximation above 30).
-func poisson(rng *rand.Rand, lambda float64) int64 {
+// Poisson draws a count with mean lambda (normal approximation above 30).
+func Poisson(rng *rand.Rand, lambda float64) int64 {
 	if lambda > 30 {
 		return max(0, int64(math.Round(lambda+math.Sqrt(lambda)*rng.NormFloat64())))
 	}

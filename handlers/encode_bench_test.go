@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/xml"
 	"fmt"
 	"testing"
 
@@ -12,8 +13,16 @@ import (
 // daily records of every category of one account, figures of varied size
 // and scale, descriptions that need quoting in JSV and CSV.
 func benchRecords(n int) UsageRecords {
-	cats := models.Categories()
 	out := make(UsageRecords, 0, n)
+	for _, r := range benchModelRecords(n) {
+		out = append(out, newUsageRecord(r))
+	}
+	return out
+}
+
+func benchModelRecords(n int) []models.UsageRecord {
+	cats := models.Categories()
+	out := make([]models.UsageRecord, 0, n)
 	start := models.NewDate(2024, 1, 1)
 	for i := 0; len(out) < n; i++ {
 		c := cats[i%len(cats)]
@@ -23,8 +32,7 @@ func benchRecords(n int) UsageRecords {
 			Usage: models.Micros(int64(i) * 1234567 % 9_000_000_000_000),
 			Price: models.Micros(int64(i) * 98765 % 4_000_000_000),
 		}
-		r := models.NewRecord("AC0000000000000000000000000000d002", "usd", c, models.DateRange{Start: day, End: day}, s)
-		out = append(out, newUsageRecord(r))
+		out = append(out, models.NewRecord("AC0000000000000000000000000000d002", "usd", c, models.DateRange{Start: day, End: day}, s))
 	}
 	return out
 }
@@ -93,5 +101,60 @@ func TestBenchRecordsEncode(t *testing.T) {
 	reflected, err := jsv.Append(nil, plain)
 	if err != nil || string(hand) != string(reflected) {
 		t.Fatalf("hand-written JSV differs from reflection:\n%.300s\n%.300s", hand, reflected)
+	}
+}
+
+// benchUsagePage builds a Restcomm page of n daily records as readUsagePage
+// does, with the nine URIs each record carries.
+func benchUsagePage(n int) usagePage {
+	u := usageURIs{base: "/2010-04-01/Accounts/AC0000000000000000000000000000d002/Usage/Records", suffix: ".json"}
+	daily, _ := findSubresource("Daily")
+	next := "/2010-04-01/Accounts/AC0000000000000000000000000000d002/Usage/Records/Daily.json?StartDate=2024-01-01&EndDate=2026-11-22&PageSize=50&Page=1&PageToken=PAAAAAT6k"
+	pg := usagePage{face: faces[0], asOf: "2026-11-23T10:00:00+00:00", pageSize: n, end: n - 1, uri: next, firstPageURI: next, nextPageURI: &next}
+	for _, r := range benchModelRecords(n) {
+		pg.records = append(pg.records, newTwilioRecord(r, faces[0], pg.asOf, u, daily))
+	}
+	return pg
+}
+
+// BenchmarkUsagePage measures the Restcomm face's encoders on a page of 50
+// records (the default page size) and of 1,000 (the largest).
+//
+//	go test ./handlers -run '^$' -bench UsagePage -benchmem
+func BenchmarkUsagePage(b *testing.B) {
+	for _, n := range []int{50, 1000} {
+		pg := benchUsagePage(n)
+		encoders := []struct {
+			name string
+			enc  func([]byte) ([]byte, error)
+		}{
+			{"json", func(dst []byte) ([]byte, error) { return appendUsagePage(dst, formatJSON, pg) }},
+			{"xml", func(dst []byte) ([]byte, error) { return appendUsagePage(dst, formatXML, pg) }},
+			{"csv", func(dst []byte) ([]byte, error) { return appendUsagePage(dst, formatCSV, pg) }},
+			// encoding/json and encoding/xml, for comparison.
+			{"encoding-json", func(dst []byte) ([]byte, error) {
+				return appendJSON(dst, twilioListJSON{End: pg.end, FirstPageURI: pg.firstPageURI, NextPageURI: pg.nextPageURI,
+					PageSize: pg.pageSize, URI: pg.uri, UsageRecords: pg.records})
+			}},
+			{"encoding-xml", func(dst []byte) ([]byte, error) {
+				return appendTwilioXML(dst, twilioXML{XMLName: xml.Name{Local: pg.face.xmlRoot}, Records: &twilioListXML{
+					PageSize: pg.pageSize, End: pg.end, URI: pg.uri, FirstPageURI: pg.firstPageURI, NextPageURI: *pg.nextPageURI, Records: pg.records}})
+			}},
+		}
+		for _, e := range encoders {
+			b.Run(fmt.Sprintf("%s/%d", e.name, n), func(b *testing.B) {
+				buf, err := e.enc(nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(buf)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if buf, err = e.enc(buf[:0]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

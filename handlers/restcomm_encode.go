@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
@@ -191,24 +192,40 @@ type twilioErrorBody struct {
 // csvRecordHeader names the CSV columns: the JSON keys, less subresource_uris.
 var csvRecordHeader = []string{"account_sid", "api_version", "as_of", "category", "count", "count_unit", "description", "end_date", "price", "price_unit", "start_date", "uri", "usage", "usage_unit"}
 
+// writeUsagePage answers with a page, encoded into a pooled buffer.
 func writeUsagePage(c echo.Context, f format, pg usagePage) error {
+	bp := bufferPool.Get().(*[]byte)
+	defer releaseBuffer(bp)
+	body, err := appendUsagePage((*bp)[:0], f, pg)
+	if err != nil {
+		return err
+	}
+	*bp = body
+	return writeTwilioBody(c, http.StatusOK, twilioContentTypes[f], body)
+}
+
+var twilioContentTypes = map[format]string{
+	formatJSON: "application/json; charset=utf-8",
+	formatXML:  "application/xml; charset=utf-8",
+	formatCSV:  "text/csv; charset=utf-8",
+}
+
+// appendUsagePage writes a page in one of the face's formats.
+func appendUsagePage(dst []byte, f format, pg usagePage) ([]byte, error) {
 	switch f {
 	case formatJSON:
 		list := twilioListJSON{
 			End: pg.end, FirstPageURI: pg.firstPageURI, NextPageURI: pg.nextPageURI, Page: pg.page, PageSize: pg.pageSize,
 			PreviousPageURI: pg.previousPageURI, Start: pg.start, URI: pg.uri, UsageRecords: pg.records,
 		}
-		bp := bufferPool.Get().(*[]byte)
-		defer releaseBuffer(bp)
-		*bp = list.appendJSON((*bp)[:0])
-		return writeTwilioBody(c, http.StatusOK, "application/json; charset=utf-8", *bp)
+		return list.appendJSON(dst), nil
 	case formatCSV:
 		rows := [][]string{csvRecordHeader}
 		for _, r := range pg.records {
 			rows = append(rows, []string{r.AccountSid, r.APIVersion, r.AsOf, r.Category, r.Count.s, r.CountUnit, r.Description,
 				r.EndDate, r.Price, r.PriceUnit, r.StartDate, r.URI, r.Usage, r.UsageUnit})
 		}
-		return writeTwilioCSV(c, http.StatusOK, rows)
+		return appendTwilioCSV(dst, rows)
 	}
 	list := &twilioListXML{
 		Page: pg.page, PageSize: pg.pageSize, Start: pg.start, End: pg.end, URI: pg.uri, FirstPageURI: pg.firstPageURI,
@@ -220,7 +237,7 @@ func writeUsagePage(c echo.Context, f format, pg usagePage) error {
 	if pg.nextPageURI != nil {
 		list.NextPageURI = *pg.nextPageURI
 	}
-	return writeTwilioXML(c, http.StatusOK, twilioXML{XMLName: xml.Name{Local: pg.face.xmlRoot}, Records: list})
+	return appendTwilioPageXML(dst, pg.face.xmlRoot, list), nil
 }
 
 func writeTwilioErrorBody(c echo.Context, fc face, f format, e twilioErrorBody) error {
@@ -238,33 +255,159 @@ func writeTwilioErrorBody(c echo.Context, fc face, f format, e twilioErrorBody) 
 
 // writeTwilioJSON writes compact JSON that keeps & in URIs as it is.
 func writeTwilioJSON(c echo.Context, status int, v any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	return writeTwilioBody(c, status, "application/json; charset=utf-8", bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-}
-
-func writeTwilioXML(c echo.Context, status int, v any) error {
-	body, err := xml.Marshal(v)
+	body, err := appendJSON(nil, v)
 	if err != nil {
 		return err
 	}
-	return writeTwilioBody(c, status, "application/xml; charset=utf-8", append([]byte(xml.Header), body...))
+	return writeTwilioBody(c, status, twilioContentTypes[formatJSON], body)
+}
+
+func writeTwilioXML(c echo.Context, status int, v any) error {
+	body, err := appendTwilioXML(nil, v)
+	if err != nil {
+		return err
+	}
+	return writeTwilioBody(c, status, twilioContentTypes[formatXML], body)
+}
+
+func appendTwilioXML(dst []byte, v any) ([]byte, error) {
+	buf := bytes.NewBuffer(append(dst, xml.Header...))
+	if err := xml.NewEncoder(buf).Encode(v); err != nil {
+		return dst, err
+	}
+	return buf.Bytes(), nil
 }
 
 func writeTwilioCSV(c echo.Context, status int, rows [][]string) error {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	if err := w.WriteAll(rows); err != nil {
+	body, err := appendTwilioCSV(nil, rows)
+	if err != nil {
 		return err
 	}
-	return writeTwilioBody(c, status, "text/csv; charset=utf-8", buf.Bytes())
+	return writeTwilioBody(c, status, twilioContentTypes[formatCSV], body)
+}
+
+func appendTwilioCSV(dst []byte, rows [][]string) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	if err := csv.NewWriter(buf).WriteAll(rows); err != nil {
+		return dst, err
+	}
+	return buf.Bytes(), nil
 }
 
 func writeTwilioBody(c echo.Context, status int, contentType string, body []byte) error {
 	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 	return c.Blob(status, contentType, body)
+}
+
+// appendTwilioPageXML writes a page as encoding/xml writes twilioXML (checked
+// byte for byte by the tests), without reflection: XML is what Restcomm
+// clients get by default.
+func appendTwilioPageXML(dst []byte, root string, l *twilioListXML) []byte {
+	dst = append(dst, xml.Header...)
+	dst = append(append(append(dst, '<'), root...), `><UsageRecords page="`...)
+	dst = strconv.AppendInt(dst, int64(l.Page), 10)
+	dst = append(dst, `" pagesize="`...)
+	dst = strconv.AppendInt(dst, int64(l.PageSize), 10)
+	dst = append(dst, `" start="`...)
+	dst = strconv.AppendInt(dst, int64(l.Start), 10)
+	dst = append(dst, `" end="`...)
+	dst = strconv.AppendInt(dst, int64(l.End), 10)
+	dst = append(dst, `" uri="`...)
+	dst = appendXMLEscaped(dst, l.URI)
+	dst = append(dst, `" firstpageuri="`...)
+	dst = appendXMLEscaped(dst, l.FirstPageURI)
+	dst = append(dst, `" previouspageuri="`...)
+	dst = appendXMLEscaped(dst, l.PreviousPageURI)
+	dst = append(dst, `" nextpageuri="`...)
+	dst = appendXMLEscaped(dst, l.NextPageURI)
+	dst = append(dst, `">`...)
+	for i := range l.Records {
+		r := &l.Records[i]
+		dst = append(dst, "<UsageRecord>"...)
+		dst = appendTwilioElement(dst, "AccountSid", r.AccountSid)
+		dst = appendTwilioElement(dst, "ApiVersion", r.APIVersion)
+		dst = appendTwilioElement(dst, "AsOf", r.AsOf)
+		dst = appendTwilioElement(dst, "Category", r.Category)
+		dst = appendTwilioElement(dst, "Count", r.Count.s)
+		dst = appendTwilioElement(dst, "CountUnit", r.CountUnit)
+		dst = appendTwilioElement(dst, "Description", r.Description)
+		dst = appendTwilioElement(dst, "EndDate", r.EndDate)
+		dst = appendTwilioElement(dst, "Price", r.Price)
+		dst = appendTwilioElement(dst, "PriceUnit", r.PriceUnit)
+		dst = appendTwilioElement(dst, "StartDate", r.StartDate)
+		u := &r.SubresourceURIs
+		dst = append(dst, "<SubresourceUris>"...)
+		dst = appendTwilioElement(dst, "AllTime", u.AllTime)
+		dst = appendTwilioElement(dst, "Today", u.Today)
+		dst = appendTwilioElement(dst, "Yesterday", u.Yesterday)
+		dst = appendTwilioElement(dst, "ThisMonth", u.ThisMonth)
+		dst = appendTwilioElement(dst, "LastMonth", u.LastMonth)
+		dst = appendTwilioElement(dst, "Daily", u.Daily)
+		dst = appendTwilioElement(dst, "Monthly", u.Monthly)
+		dst = appendTwilioElement(dst, "Yearly", u.Yearly)
+		dst = append(dst, "</SubresourceUris>"...)
+		dst = appendTwilioElement(dst, "Uri", r.URI)
+		dst = appendTwilioElement(dst, "Usage", r.Usage)
+		dst = appendTwilioElement(dst, "UsageUnit", r.UsageUnit)
+		dst = append(dst, "</UsageRecord>"...)
+	}
+	dst = append(dst, "</UsageRecords></"...)
+	return append(append(dst, root...), '>')
+}
+
+func appendTwilioElement(dst []byte, name, text string) []byte {
+	dst = append(append(append(dst, '<'), name...), '>')
+	dst = appendXMLEscaped(dst, text)
+	dst = append(append(append(dst, '<', '/'), name...), '>')
+	return dst
+}
+
+// appendXMLEscaped escapes text exactly as encoding/xml does (the Twilio
+// face's XML was encoding/xml's; the ServiceStack face follows .NET instead,
+// see appendXMLText): the five markup characters, tab, newline and carriage
+// return as references, and U+FFFD for what XML cannot carry.
+func appendXMLEscaped(dst []byte, s string) []byte {
+	last := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\'' && c != '&' && c != '<' && c != '>' {
+			i++
+			continue
+		}
+		r, width := utf8.DecodeRuneInString(s[i:])
+		var esc string
+		switch r {
+		case '"':
+			esc = "&#34;"
+		case '\'':
+			esc = "&#39;"
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '\t':
+			esc = "&#x9;"
+		case '\n':
+			esc = "&#xA;"
+		case '\r':
+			esc = "&#xD;"
+		default:
+			if !xmlChar(r) || r == utf8.RuneError && width == 1 {
+				esc = "\uFFFD"
+			}
+		}
+		if esc != "" {
+			dst = append(append(dst, s[last:i]...), esc...)
+			last = i + width
+		}
+		i += width
+	}
+	return append(dst, s[last:]...)
+}
+
+// xmlChar reports whether XML 1.0 can carry r.
+func xmlChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }

@@ -375,11 +375,36 @@ func (u usageURIs) list(s subresource, c *models.Category, period models.DateRan
 	return u.path(s) + "?" + strings.Join(q, "&")
 }
 
-// view is the URI that asks one view about a category over a period: what
-// query writes, built in one buffer, since every record carries five of them.
-func (u usageURIs) view(s subresource, category string, period models.DateRange) string {
+// recordURIs are a record's own URI (the one that returns exactly that
+// record: its view with its category and dates; a fixed window's record
+// points at AllTime with its dates, since the window moves with the
+// calendar) and its subresource_uris. A record carries nine URIs, so they
+// are written into one buffer and cut from one string.
+func (u usageURIs) recordURIs(s subresource, r models.UsageRecord) (self string, subs subresourceURIs) {
+	if s.window != nil {
+		s = allTimeRecords
+	}
+	category, start, end := url.QueryEscape(r.Category), r.StartDate.String(), r.EndDate.String()
 	var b strings.Builder
-	b.Grow(len(u.base) + len(s.name) + len(u.suffix) + len(category) + 80)
+	b.Grow((1 + len(subresources)) * (len(u.base) + len(u.suffix) + len(category) + 75))
+	var endsArray [16]int
+	u.writeView(&b, s, category, start, end)
+	ends := append(endsArray[:0], b.Len())
+	for _, v := range subresources {
+		u.writeView(&b, v, category, start, end)
+		ends = append(ends, b.Len())
+	}
+	all := b.String()
+	self = all[:ends[0]]
+	for i, v := range subresources {
+		*subs.field(v.key) = all[ends[i]:ends[i+1]]
+	}
+	return self, subs
+}
+
+// writeView writes the URI that asks one view about a category (already
+// query-escaped) over a period: what query writes.
+func (u usageURIs) writeView(b *strings.Builder, s subresource, category, start, end string) {
 	b.WriteString(u.base)
 	if s.name != "" {
 		b.WriteByte('/')
@@ -387,35 +412,24 @@ func (u usageURIs) view(s subresource, category string, period models.DateRange)
 	}
 	b.WriteString(u.suffix)
 	sep := byte('?')
-	param := func(name, value string) {
-		b.WriteByte(sep)
-		sep = '&'
-		b.WriteString(name)
-		b.WriteByte('=')
-		b.WriteString(value)
-	}
 	if category != "" {
-		param("Category", url.QueryEscape(category))
+		sep = writeParam(b, sep, "Category=", category)
 	}
 	if s.window == nil {
-		param("StartDate", period.Start.String())
-		param("EndDate", period.End.String())
+		sep = writeParam(b, sep, "StartDate=", start)
+		sep = writeParam(b, sep, "EndDate=", end)
 	}
 	if !u.includeSubaccounts {
-		param("IncludeSubaccounts", "false")
+		sep = writeParam(b, sep, "IncludeSubaccounts=", "false")
 	}
 	if sep == '?' {
 		b.WriteByte('?') // as before: a view with no parameters still ends in "?"
 	}
-	return b.String()
 }
 
-// record is the URI that returns exactly one record: its own view with its
-// category and dates. A fixed window's record points at AllTime with its
-// dates, since the window itself moves with the calendar.
-func (u usageURIs) record(s subresource, r models.UsageRecord) string {
-	if s.window != nil {
-		s = allTimeRecords
-	}
-	return u.view(s, r.Category, models.DateRange{Start: r.StartDate, End: r.EndDate})
+func writeParam(b *strings.Builder, sep byte, name, value string) byte {
+	b.WriteByte(sep)
+	b.WriteString(name)
+	b.WriteString(value)
+	return '&'
 }

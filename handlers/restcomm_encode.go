@@ -98,17 +98,13 @@ func newTwilioRecord(r models.UsageRecord, f face, asOf string, u usageURIs, s s
 		Price:       decimalText(r.Price),
 		PriceUnit:   r.PriceUnit,
 		StartDate:   r.StartDate.String(),
-		URI:         u.record(s, r),
 		Usage:       decimalText(r.Usage),
 		UsageUnit:   r.UsageUnit,
 	}
 	if r.Count != nil {
 		rec.Count = nullString{s: strconv.FormatInt(*r.Count, 10), valid: true}
 	}
-	period := models.DateRange{Start: r.StartDate, End: r.EndDate}
-	for _, v := range subresources {
-		*rec.SubresourceURIs.field(v.key) = u.view(v, r.Category, period)
-	}
+	rec.URI, rec.SubresourceURIs = u.recordURIs(s, r)
 	return rec
 }
 

@@ -85,7 +85,7 @@ func serviceReads(ctx context.Context, s *repo.Store, r Request, p Params) error
 
 // Presets are the reads of the standard mix. daily90 and monthly2y use the
 // Restcomm/Twilio routes (IncludeSubaccounts defaults to true there); the
-// .xml, .jsv and .csv kinds ServiceStack's format negotiation.
+// alltime .xml, .jsv and .csv kinds ServiceStack's format negotiation.
 var Presets = []Request{
 	{Name: "alltime", Weight: 3, Template: "/billing/usage?AccountId={account}", Answer: allTime, DefaultStart: true},
 	{Name: "lastmonth", Weight: 2, Template: "/billing/usage?AccountId={account}&StartDate={month-1}&EndDate={monthend-1}",
@@ -100,11 +100,10 @@ var Presets = []Request{
 			return err
 		}},
 	{Name: "daily90", Weight: 3, Template: "/2010-04-01/Accounts/{account}/Usage/Records/Daily.json?Category={category}&StartDate={today-89}&EndDate={today}&PageSize=1000",
-		Subaccounts: true,
-		Answer: func(ctx context.Context, s *repo.Store, p Params) error {
-			_, err := s.UsageByPeriod(ctx, models.UsageQuery{Accounts: p.Account.Descendants, Categories: stored(p.Category), Range: models.DateRange{Start: p.Today - 89, End: p.Today}}, models.GranularityDay)
-			return err
-		}},
+		Subaccounts: true, Answer: daily90},
+	// Restcomm's own prefix without a suffix: XML, what its clients get.
+	{Name: "daily90.xml", Weight: 1, Template: "/2012-04-24/Accounts/{account}/Usage/Records/Daily?Category={category}&StartDate={today-89}&EndDate={today}&PageSize=1000",
+		Subaccounts: true, Answer: daily90},
 	{Name: "monthly2y", Weight: 1, Template: "/2012-04-24/Accounts/{account}/Usage/Records/Monthly.json?StartDate={today-729}&EndDate={today}&PageSize=1000",
 		Subaccounts: true,
 		Answer: func(ctx context.Context, s *repo.Store, p Params) error {
@@ -117,7 +116,12 @@ var Presets = []Request{
 }
 
 // DefaultMix is every preset with its standard weight.
-const DefaultMix = "alltime,lastmonth,category90,daily90,monthly2y,alltime.xml,alltime.jsv,alltime.csv"
+const DefaultMix = "alltime,lastmonth,category90,daily90,daily90.xml,monthly2y,alltime.xml,alltime.jsv,alltime.csv"
+
+func daily90(ctx context.Context, s *repo.Store, p Params) error {
+	_, err := s.UsageByPeriod(ctx, models.UsageQuery{Accounts: p.Account.Descendants, Categories: stored(p.Category), Range: models.DateRange{Start: p.Today - 89, End: p.Today}}, models.GranularityDay)
+	return err
+}
 
 // ParseMix reads "name[:weight],…" over the presets, then adds each custom
 // template given as "name:weight:/path?query" (no SQL equivalent).

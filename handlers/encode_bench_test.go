@@ -53,10 +53,7 @@ func BenchmarkEncode(b *testing.B) {
 		for i := range recs {
 			plain[i] = plainRecord(recs[i])
 		}
-		encoders := []struct {
-			name string
-			enc  func([]byte) ([]byte, error)
-		}{
+		encoders := []benchEncoder{
 			{"json", func(dst []byte) ([]byte, error) { return encode(dst, formatJSON, recs) }},
 			{"jsv", func(dst []byte) ([]byte, error) { return encode(dst, formatJSV, recs) }},
 			{"xml", func(dst []byte) ([]byte, error) { return encode(dst, formatXML, recs) }},
@@ -66,21 +63,7 @@ func BenchmarkEncode(b *testing.B) {
 			{"encoding-json", func(dst []byte) ([]byte, error) { return appendJSON(dst, plain) }},
 			{"jsv-reflect", func(dst []byte) ([]byte, error) { return jsv.Append(dst, plain) }},
 		}
-		for _, e := range encoders {
-			b.Run(fmt.Sprintf("%s/%d", e.name, n), func(b *testing.B) {
-				buf, err := e.enc(nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.SetBytes(int64(len(buf)))
-				b.ReportAllocs()
-				for b.Loop() {
-					if buf, err = e.enc(buf[:0]); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
+		runEncoders(b, n, encoders)
 	}
 }
 
@@ -124,10 +107,7 @@ func benchUsagePage(n int) usagePage {
 func BenchmarkUsagePage(b *testing.B) {
 	for _, n := range []int{50, 1000} {
 		pg := benchUsagePage(n)
-		encoders := []struct {
-			name string
-			enc  func([]byte) ([]byte, error)
-		}{
+		encoders := []benchEncoder{
 			{"json", func(dst []byte) ([]byte, error) { return appendUsagePage(dst, formatJSON, pg) }},
 			{"xml", func(dst []byte) ([]byte, error) { return appendUsagePage(dst, formatXML, pg) }},
 			{"csv", func(dst []byte) ([]byte, error) { return appendUsagePage(dst, formatCSV, pg) }},
@@ -141,20 +121,32 @@ func BenchmarkUsagePage(b *testing.B) {
 					PageSize: pg.pageSize, End: pg.end, URI: pg.uri, FirstPageURI: pg.firstPageURI, NextPageURI: *pg.nextPageURI, Records: pg.records}})
 			}},
 		}
-		for _, e := range encoders {
-			b.Run(fmt.Sprintf("%s/%d", e.name, n), func(b *testing.B) {
-				buf, err := e.enc(nil)
-				if err != nil {
+		runEncoders(b, n, encoders)
+	}
+}
+
+// benchEncoder appends one answer to a buffer.
+type benchEncoder struct {
+	name string
+	enc  func([]byte) ([]byte, error)
+}
+
+// runEncoders measures each encoder writing into a reused buffer, as the
+// server does.
+func runEncoders(b *testing.B, n int, encoders []benchEncoder) {
+	for _, e := range encoders {
+		b.Run(fmt.Sprintf("%s/%d", e.name, n), func(b *testing.B) {
+			buf, err := e.enc(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if buf, err = e.enc(buf[:0]); err != nil {
 					b.Fatal(err)
 				}
-				b.SetBytes(int64(len(buf)))
-				b.ReportAllocs()
-				for b.Loop() {
-					if buf, err = e.enc(buf[:0]); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
+			}
+		})
 	}
 }

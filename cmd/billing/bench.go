@@ -11,21 +11,6 @@ import (
 	"github.com/evovoice/billing/models"
 )
 
-func runBench(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("bench: say seed, query or ingest")
-	}
-	switch args[0] {
-	case "seed":
-		return runBenchSeed(ctx, args[1:], out)
-	case "query":
-		return runBenchQuery(ctx, args[1:], out)
-	case "ingest":
-		return runBenchIngest(ctx, args[1:], out)
-	}
-	return fmt.Errorf("bench: unknown subcommand %q (seed, query, ingest)", args[0])
-}
-
 // datasetFlags name the synthetic dataset; every bench subcommand takes them
 // so that the load uses the accounts the seed wrote.
 type datasetFlags struct {

@@ -32,19 +32,6 @@ func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func runAccount(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("account: say add or rotate-token")
-	}
-	switch args[0] {
-	case "add":
-		return runAccountAdd(ctx, args[1:], out)
-	case "rotate-token":
-		return runAccountRotateToken(ctx, args[1:], out)
-	}
-	return fmt.Errorf("account: unknown subcommand %q (add, rotate-token)", args[0])
-}
-
 func runAccountAdd(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("account add")
 	db := f.db()

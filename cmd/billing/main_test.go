@@ -49,6 +49,21 @@ func TestHelpListsEveryEnvironmentVariable(t *testing.T) {
 	}
 }
 
+func TestSubcommands(t *testing.T) {
+	if out, err := billing(t, "bench", "help"); err != nil || !strings.Contains(out, "seed|query|ingest") {
+		t.Errorf("bench help: %q, %v", out, err)
+	}
+	if _, err := billing(t, "account"); err == nil || err.Error() != "account: say add or rotate-token" {
+		t.Errorf("account without a verb: %v", err)
+	}
+	if _, err := billing(t, "user", "frob"); err == nil || err.Error() != `user: unknown subcommand "frob" (add, set-password)` {
+		t.Errorf("an unknown verb: %v", err)
+	}
+	if _, err := billing(t, "bench", "seed", "--help"); err != nil {
+		t.Errorf("--help after a verb prints its flags and succeeds: %v", err)
+	}
+}
+
 func TestAccountsAndIngestion(t *testing.T) {
 	for _, backend := range repotest.Backends() {
 		t.Run(backend, func(t *testing.T) {

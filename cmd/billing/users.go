@@ -21,19 +21,6 @@ import (
 // than stored as a role nothing checks.
 var knownRoles = []string{auth.RoleSystemAdministrator, auth.RoleManager}
 
-func runUser(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("user: say add or set-password")
-	}
-	switch args[0] {
-	case "add":
-		return runUserAdd(ctx, args[1:], out)
-	case "set-password":
-		return runUserSetPassword(ctx, args[1:], out)
-	}
-	return fmt.Errorf("user: unknown subcommand %q (add, set-password)", args[0])
-}
-
 func runUserAdd(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("user add")
 	db := f.db()

@@ -113,7 +113,9 @@ func TestNATSClusterExactlyOnce(t *testing.T) {
 		s, err := js.Stream(sctx, consume.DefaultStream)
 		return err == nil && s.CachedInfo().Config.Replicas == 3
 	})
+	// stored scans the ledger: poll it twice a second, not twenty times.
 	stored := func() int {
+		time.Sleep(450 * time.Millisecond)
 		n, _, err := store.LedgerTotals(ctx, "cluster-")
 		if err != nil {
 			return -1

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"net/http"
@@ -59,6 +60,8 @@ type Config struct {
 	// SignInLimits per user name and per client address; the auth package's
 	// defaults when zero.
 	NameLimit, AddrLimit auth.ThrottleLimit
+	// Collectors are more metrics for /metrics, such as a stream consumer's.
+	Collectors []prometheus.Collector
 	// Ready reports whether the database is migrated and the API may serve;
 	// until then requests that need the database get 503. nil means ready
 	// from the start.
@@ -122,7 +125,7 @@ func New(cfg Config) *echo.Echo {
 		log:        cfg.Logger,
 		now:        cfg.Now,
 		ready:      cfg.Ready,
-		metrics:    newMetrics(cfg.Store.DBStats),
+		metrics:    newMetrics(cfg.Store.DBStats, cfg.Collectors...),
 	}
 	assets, err := web.Assets()
 	if err != nil {

@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/cmd/billing/internal/consume"
 	"github.com/evovoice/billing/handlers"
 	"github.com/evovoice/billing/repo"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // signalContext is cancelled by SIGINT or SIGTERM.
@@ -33,6 +35,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	demo := f.boolean("demo", "BILLING_DEMO", "seed demo data into an empty database and print ready-to-use tokens")
 	pprofAddr := f.str("pprof", "BILLING_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060")
 	timeout := f.Duration("request-timeout", handlers.DefaultRequestTimeout, "deadline of each request, its database calls included")
+	natsCfg := f.nats()
 	if err := parse(f, args); err != nil {
 		return err
 	}
@@ -108,8 +111,17 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		defer stop()
 	}
 
+	var collectors []prometheus.Collector
+	if *natsCfg.url != "" {
+		m := consume.NewMetrics()
+		collectors = m.Collectors()
+		stop := startConsumer(ctx, natsCfg.config(log, m), store, ready.Load)
+		defer stop()
+	}
+
 	srv := &http.Server{
 		Handler: handlers.New(handlers.Config{
+			Collectors:     collectors,
 			Store:          store,
 			Verifier:       verifier,
 			Signer:         signer,
@@ -145,6 +157,26 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// startConsumer consumes usage events beside the API once the database is
+// migrated; stop waits for the batch in hand.
+func startConsumer(ctx context.Context, cfg consume.Config, store *repo.Store, ready func() bool) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for !ready() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		cfg.Logger.Info("consuming", "nats", cfg.URL, "stream", cfg.Stream, "durable", cfg.Durable)
+		consume.Run(ctx, cfg, store)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // checkedSigner builds the signer and proves that the verifier accepts its

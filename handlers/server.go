@@ -142,6 +142,7 @@ func New(cfg Config) *echo.Echo {
 		a.accessLog,
 		middleware.Recover(),
 		securityHeaders,
+		sameOriginWrites(cfg.TrustedProxies),
 		requestTimeout(cfg.RequestTimeout),
 		a.requireReady,
 	)

@@ -71,8 +71,8 @@ func crossSiteWrites(t *testing.T, e *env, proxied bool) {
 		{"Origin", "http://evil.example"},
 		{"Origin", "http://sibling.127.0.0.1.nip.io"},
 		{"Origin", "null"},
-		{"Origin", "https://" + host},          // our host, other scheme
-		{"Origin", own + "1"},                  // other port
+		{"Origin", "https://" + host}, // our host, other scheme
+		{"Origin", own + "1"},         // other port
 		{"Origin", "http://evil.example", "X-Forwarded-Host", "evil.example.invalid"}, // forged host, untrusted unless proxied
 	}
 	if !proxied {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/handlers"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -224,6 +225,26 @@ func TestLenientTokensRefused(t *testing.T) {
 					t.Errorf("Restcomm: %d %s, want 401 code 20003 saying %q", r.StatusCode, r.body, c.reason)
 				}
 			})
+		}
+	})
+}
+
+// TestReadyzRetryAfter: both kinds of 503 from /readyz say when to retry.
+func TestReadyzRetryAfter(t *testing.T) {
+	repotest.Each(t, func(t *testing.T, store *repo.Store) {
+		starting, _ := newSignInEnv(t, store, func(c *handlers.Config) { c.Ready = func() bool { return false } })
+		down, _ := newSignInEnv(t, store, nil)
+		if r := down.get("/readyz", ""); r.StatusCode != 200 || r.Header.Get("Retry-After") != "" {
+			t.Fatalf("ready: %d %q %s", r.StatusCode, r.Header.Get("Retry-After"), r.body)
+		}
+		if err := store.Close(); err != nil { // the database goes away
+			t.Fatal(err)
+		}
+		for name, e := range map[string]*env{"not migrated yet": starting, "database unreachable": down} {
+			r := e.get("/readyz", "")
+			if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "1" {
+				t.Errorf("%s: %d Retry-After %q %s", name, r.StatusCode, r.Header.Get("Retry-After"), r.body)
+			}
 		}
 	})
 }

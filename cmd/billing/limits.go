@@ -19,9 +19,9 @@ import (
 //     bodyGrace (5 s) start: a 1 MB body may take 5 + 64 s (cut at the 60 s
 //     ReadTimeout), a 1-byte-a-second trickle is cut after about 5 s.
 //
-// So one address pins at most 64 connections for at most 10 s of headers
-// (ReadHeaderTimeout) plus 5 s of a too-slow body, or 60 s when it really
-// sends 16 KiB/s on each (about 1 MB per connection).
+// So one address holds at most 64 connections, each for at most 10 s of
+// headers (ReadHeaderTimeout) plus 5 s of a too-slow body, 60 s when it
+// really sends 16 KiB/s (about 1 MB), or 120 s idle (IdleTimeout).
 const (
 	maxConnsPerClient = 64
 	minBodyRate       = 16 << 10 // bytes per second

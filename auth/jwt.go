@@ -110,7 +110,13 @@ func parsePublicKey(data []byte) (any, error) {
 }
 
 // Verify checks a token's signature, algorithm and claims.
+// golang-jwt reads the header and claims with encoding/json, which lets the
+// last of two equal keys win and reads "exp":"123" as a number, and it
+// ignores crit; checkStructure refuses all three first (see checkStructure).
 func (v *Verifier) Verify(raw string) (*Claims, error) {
+	if err := checkStructure(raw); err != nil {
+		return nil, err
+	}
 	claims := &Claims{}
 	_, err := v.parser.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return v.key, nil })
 	switch {
@@ -124,7 +130,13 @@ func (v *Verifier) Verify(raw string) (*Claims, error) {
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 		return nil, errors.New("Token not valid yet")
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return nil, errors.New("Token has no expiry")
+		switch {
+		case claims.ExpiresAt == nil:
+			return nil, errors.New("Token has no expiry")
+		case claims.Issuer == "":
+			return nil, errors.New("Token has no issuer")
+		}
+		return nil, errors.New("Token has no audience")
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
 		return nil, errors.New("Invalid Issuer")
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):

@@ -145,6 +145,7 @@ func New(cfg Config) *echo.Echo {
 		a.accessLog,
 		middleware.Recover(),
 		securityHeaders,
+		sameOriginWrites(cfg.TrustedProxies),
 		requestTimeout(cfg.RequestTimeout),
 		a.requireReady,
 	)
@@ -286,14 +287,19 @@ func (a *API) healthz(c echo.Context) error {
 }
 
 func (a *API) readyz(c echo.Context) error {
+	// Load balancers and `billing check` may retry a 503 after this long.
+	notReady := func(status string) error {
+		c.Response().Header().Set("Retry-After", "1")
+		return writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": status})
+	}
 	if !a.ready() {
-		return writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": "starting: the database has not been reached and migrated yet"})
+		return notReady("starting: the database has not been reached and migrated yet")
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if err := a.store.Ping(ctx); err != nil {
 		a.log.Warn("database not reachable", "err", err)
-		return writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return notReady("database unavailable")
 	}
 	return writeJSON(c, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -133,6 +133,14 @@ func sqliteDSN(path string) (string, error) {
 		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 			return "", err
 		}
+		// The ledger is for this service's user only. SQLite would create
+		// the file 0644; created here first, it is 0600, and SQLite gives
+		// its -wal and -shm files the database file's mode.
+		f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return "", err
+		}
+		f.Close()
 	}
 	sep := "?"
 	if strings.Contains(path, "?") {

@@ -120,7 +120,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	srv := &http.Server{
-		Handler: handlers.New(handlers.Config{
+		Handler: minRateBodies(handlers.New(handlers.Config{
 			Collectors:     collectors,
 			Store:          store,
 			Verifier:       verifier,
@@ -130,9 +130,9 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			TrustedProxies: proxies,
 			RequestTimeout: *timeout,
 			Ready:          ready.Load,
-		}),
+		})),
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
+		ReadTimeout:       readTimeout,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -140,7 +140,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	log.Info("listening", "url", baseURL, "dashboard", baseURL+"/", "database", store.Dialect())
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(limitPerClient(ln, proxies)) }()
 	select {
 	case err := <-errc:
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/evovoice/billing/web"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Store is what the handlers need from storage.
@@ -59,6 +60,8 @@ type Config struct {
 	// SignInLimits per user name and per client address; the auth package's
 	// defaults when zero.
 	NameLimit, AddrLimit auth.ThrottleLimit
+	// Collectors are more metrics for /metrics (the usage trigger engine's).
+	Collectors []prometheus.Collector
 	// Ready reports whether the database is migrated and the API may serve;
 	// until then requests that need the database get 503. nil means ready
 	// from the start.
@@ -122,7 +125,7 @@ func New(cfg Config) *echo.Echo {
 		log:        cfg.Logger,
 		now:        cfg.Now,
 		ready:      cfg.Ready,
-		metrics:    newMetrics(cfg.Store.DBStats),
+		metrics:    newMetrics(cfg.Store.DBStats, cfg.Collectors...),
 	}
 	assets, err := web.Assets()
 	if err != nil {

@@ -43,7 +43,23 @@ func (s *Store) RecordUsageEvents(ctx context.Context, events []models.UsageEven
 		return models.IngestResult{}, err
 	}
 	slices.Sort(res.Duplicates)
+	if s.ingested != nil && res.Accepted > 0 {
+		s.ingested(eventAccounts(events))
+	}
 	return res, nil
+}
+
+// eventAccounts lists the distinct accounts of a batch.
+func eventAccounts(events []models.UsageEvent) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range events {
+		if !seen[e.AccountSid] {
+			seen[e.AccountSid] = true
+			out = append(out, e.AccountSid)
+		}
+	}
+	return out
 }
 
 // dedupeBatch finds ids repeated inside the batch: a repeat with the same

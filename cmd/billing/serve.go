@@ -19,6 +19,7 @@ import (
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
 	"github.com/evovoice/billing/repo"
+	"github.com/evovoice/billing/triggers"
 )
 
 // signalContext is cancelled by SIGINT or SIGTERM.
@@ -33,6 +34,8 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	demo := f.boolean("demo", "BILLING_DEMO", "seed demo data into an empty database and print ready-to-use tokens")
 	pprofAddr := f.str("pprof", "BILLING_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060")
 	timeout := f.Duration("request-timeout", handlers.DefaultRequestTimeout, "deadline of each request, its database calls included")
+	triggerInterval := f.str("trigger-interval", "BILLING_TRIGGER_INTERVAL", triggers.DefaultInterval.String(), "how often every usage trigger is evaluated, besides after each ingestion")
+	allowPrivate := f.boolean("webhook-allow-private", "BILLING_WEBHOOK_ALLOW_PRIVATE", "let trigger callbacks go to loopback, private and link-local addresses")
 	if err := parse(f, args); err != nil {
 		return err
 	}
@@ -55,6 +58,17 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		log.Warn("dashboard sign-in is off: no key to sign tokens with", "err", err)
+	}
+	interval, err := time.ParseDuration(*triggerInterval)
+	if err != nil || interval <= 0 {
+		return fmt.Errorf("serve: --trigger-interval %q is not a positive duration such as 1m", *triggerInterval)
+	}
+	box, err := tokenBox(*db.dataDir, *demo)
+	if err != nil {
+		return err
+	}
+	if box == nil {
+		log.Warn("no BILLING_SECRET_KEY: usage trigger callbacks cannot be signed, so they fail")
 	}
 	sessionTTL, err := durationSetting("BILLING_SESSION_TTL")
 	if err != nil {
@@ -85,7 +99,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		ready.Store(true)
-		if err := seedDemo(ctx, store, signer, baseURL, out); err != nil {
+		if err := seedDemo(ctx, store, signer, box, baseURL, out); err != nil {
 			ln.Close()
 			return fmt.Errorf("demo data: %w", err)
 		}
@@ -108,6 +122,25 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		defer stop()
 	}
 
+	// Usage triggers: evaluated after each ingestion and every interval,
+	// delivered from the outbox; they start once the database is ready.
+	engine := triggers.New(triggers.Config{Store: store, Box: box, Log: log, Interval: interval, AllowPrivate: *allowPrivate})
+	store.OnIngest(engine.Touched)
+	engineCtx, stopEngine := context.WithCancel(ctx)
+	engineDone := make(chan struct{})
+	go func() {
+		defer close(engineDone)
+		for !ready.Load() {
+			select {
+			case <-engineCtx.Done():
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+		engine.Run(engineCtx)
+	}()
+	defer func() { stopEngine(); <-engineDone }()
+
 	srv := &http.Server{
 		Handler: handlers.New(handlers.Config{
 			Store:          store,
@@ -118,6 +151,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			TrustedProxies: proxies,
 			RequestTimeout: *timeout,
 			Ready:          ready.Load,
+			Collectors:     engine.Collectors(),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,

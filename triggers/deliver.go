@@ -141,15 +141,29 @@ func Params(d *models.TriggerDelivery) url.Values {
 	}
 }
 
+// sentURL is the callback URL as the request line carries it, which is what
+// receivers validate the signature against: an empty path is sent as "/".
+func sentURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if u.Path == "" && u.RawPath == "" {
+		u.Path = "/"
+		return u.String(), nil
+	}
+	return raw, nil
+}
+
 // callbackRequest builds the signed request: a form POST, or a GET with the
 // parameters added to the URL's query; the signature covers the URL as sent.
 func callbackRequest(ctx context.Context, d *models.TriggerDelivery, token string) (*http.Request, error) {
 	params := Params(d)
-	target := d.Trigger.CallbackURL
-	var (
-		req *http.Request
-		err error
-	)
+	target, err := sentURL(d.Trigger.CallbackURL)
+	if err != nil {
+		return nil, err
+	}
+	var req *http.Request
 	if d.Trigger.CallbackMethod == http.MethodGet {
 		sep := "?"
 		if strings.Contains(target, "?") {

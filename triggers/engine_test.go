@@ -506,22 +506,47 @@ func TestServiceValidationAndScope(t *testing.T) {
 	})
 }
 
-// An account has at most 1,000 triggers.
+// An account has at most 1,000 triggers, even when creations race.
 func TestTriggerLimit(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
 		f := newFixture(t, store)
 		ctx := context.Background()
 		now := f.clock.Now()
-		for i := range models.MaxTriggersPerAccount + 1 {
-			err := store.CreateTrigger(ctx, models.Trigger{Sid: models.NewTriggerSid(), AccountSid: f.child, APIVersion: "2010-04-01",
-				CallbackURL: "http://example.com/", CallbackMethod: "POST", UsageCategory: "calls", TriggerBy: "usage",
-				TriggerValue: 1, DateCreated: now, DateUpdated: now})
-			if i < models.MaxTriggersPerAccount && err != nil {
-				t.Fatalf("trigger %d: %v", i+1, err)
-			}
-			if i == models.MaxTriggersPerAccount && !errors.Is(err, triggers.ErrTooMany) {
-				t.Fatalf("trigger 1,001: %v, want ErrTooMany", err)
-			}
+		const extra = 10
+		var (
+			mu              sync.Mutex
+			stored, refused int
+			wg              sync.WaitGroup
+		)
+		jobs := make(chan struct{})
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range jobs {
+					err := store.CreateTrigger(ctx, models.Trigger{Sid: models.NewTriggerSid(), AccountSid: f.child, APIVersion: "2010-04-01",
+						CallbackURL: "http://example.com/", CallbackMethod: "POST", UsageCategory: "calls", TriggerBy: "usage",
+						TriggerValue: 1, DateCreated: now, DateUpdated: now})
+					mu.Lock()
+					switch {
+					case err == nil:
+						stored++
+					case errors.Is(err, triggers.ErrTooMany):
+						refused++
+					default:
+						t.Error(err)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		for range models.MaxTriggersPerAccount + extra {
+			jobs <- struct{}{}
+		}
+		close(jobs)
+		wg.Wait()
+		if stored != models.MaxTriggersPerAccount || refused != extra {
+			t.Errorf("%d stored, %d refused; want %d and %d", stored, refused, models.MaxTriggersPerAccount, extra)
 		}
 	})
 }

@@ -96,4 +96,3 @@ func TestServeDeliversTriggerCallbacks(t *testing.T) {
 		})
 	}
 }
-

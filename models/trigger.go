@@ -48,7 +48,7 @@ const (
 const (
 	MaxTriggersPerAccount   = 1000
 	MaxFriendlyNameLength   = 64
-	maxTriggerValueLength   = 24 // "+" and 17 digits, a point and 6 decimals
+	maxTriggerValueLength   = 24 // longer than any value MicrosOf accepts with its zeros
 	maxCallbackURLLength    = 2048
 	triggerValueFixedPlaces = 6
 )
@@ -239,6 +239,33 @@ type TriggerFilter struct {
 	Recurring     string
 	TriggerBy     string
 	UsageCategory string
+}
+
+// Validate checks the filter's values (any letter case), reporting every
+// bad one by its Twilio parameter name, and returns them normalised.
+func (f TriggerFilter) Validate() (TriggerFilter, error) {
+	var errs ValidationError
+	out := TriggerFilter{AccountSid: f.AccountSid}
+	switch r := strings.ToLower(strings.TrimSpace(f.Recurring)); r {
+	case "", RecurringDaily, RecurringMonthly, RecurringYearly, RecurringAllTime:
+		out.Recurring = r
+	default:
+		errs.Add("Recurring", CodeInvalid, fmt.Sprintf("Recurring %q must be daily, monthly, yearly or alltime", f.Recurring))
+	}
+	switch b := strings.ToLower(strings.TrimSpace(f.TriggerBy)); b {
+	case "", TriggerByCount, TriggerByUsage, TriggerByPrice:
+		out.TriggerBy = b
+	default:
+		errs.Add("TriggerBy", CodeInvalid, fmt.Sprintf("TriggerBy %q must be count, usage or price", f.TriggerBy))
+	}
+	if strings.TrimSpace(f.UsageCategory) != "" {
+		if c, ok := ParseCategory(f.UsageCategory); ok {
+			out.UsageCategory = c.Name
+		} else {
+			errs.Add("UsageCategory", CodeInvalid, fmt.Sprintf("UsageCategory %q is not a usage category", f.UsageCategory))
+		}
+	}
+	return out, errs.Err()
 }
 
 // Period is the key of the period a firing at t belongs to: the UTC day,

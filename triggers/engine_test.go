@@ -445,6 +445,15 @@ func TestInternalCallbacksRefused(t *testing.T) {
 		if len(rc.received()) != 0 || len(out) != 1 || out[0].Status != "pending" || !strings.Contains(out[0].LastError, "loopback") {
 			t.Errorf("delivery to 127.0.0.1 with private addresses refused: %d requests, outbox %+v", len(rc.received()), out)
 		}
+		// A name is judged by the address it resolves to when dialled.
+		byName := strings.Replace(rc.URL, "127.0.0.1", "localhost", 1)
+		tr = create(t, f.engine(triggers.Config{}), f.child, models.TriggerInput{CallbackURL: byName, TriggerValue: "1", UsageCategory: "calls"})
+		f.ingest(t, f.child, "calls", 1_000_000)
+		drain(t, strict, f.child)
+		out, _ = store.Outbox(context.Background(), tr.Sid)
+		if len(rc.received()) != 0 || len(out) != 1 || !strings.Contains(out[0].LastError, "loopback") {
+			t.Errorf("delivery to localhost with private addresses refused: %d requests, outbox %+v", len(rc.received()), out)
+		}
 	})
 }
 
@@ -481,6 +490,17 @@ func TestServiceValidationAndScope(t *testing.T) {
 			if list, err := e.List(ctx, filter, "", 50); err != nil || len(list) != want {
 				t.Errorf("list %+v: %d (%v), want %d", filter, len(list), err, want)
 			}
+		}
+		if list, err := e.List(ctx, models.TriggerFilter{AccountSid: f.parent, Recurring: "MONTHLY", UsageCategory: "Calls"}, "", 50); err != nil || len(list) != 1 {
+			t.Errorf("filter in another letter case: %d, %v", len(list), err)
+		}
+		if _, err := e.List(ctx, models.TriggerFilter{AccountSid: f.parent, Recurring: "weekly", TriggerBy: "x", UsageCategory: "fax"}, "", 50); !errors.As(err, &ve) || len(ve.Errors) != 3 {
+			t.Errorf("bad filters: %v, want three field errors", err)
+		}
+		page, _ := e.List(ctx, models.TriggerFilter{AccountSid: f.parent}, "", 1)
+		rest, _ := e.List(ctx, models.TriggerFilter{AccountSid: f.parent}, page[0].Sid, 50)
+		if len(page) != 1 || len(rest) != 1 || rest[0].Sid <= page[0].Sid {
+			t.Errorf("paging by SID: %v then %v", page, rest)
 		}
 		if _, err := e.Fetch(ctx, f.child, a.Sid); !errors.Is(err, triggers.ErrNotFound) {
 			t.Errorf("another account's trigger: %v, want not found", err)

@@ -86,10 +86,14 @@ func (e *Engine) Fetch(ctx context.Context, accountSid, sid string) (models.Trig
 	return t, nil
 }
 
-// List returns up to limit triggers of f.AccountSid in SID order, after the
-// SID after ("" from the first). Filter values are checked by the caller's
-// binding (models values: lower-case names).
+// List returns up to limit triggers of f.AccountSid matching the filter
+// (checked, every bad value reported at once), in SID order after the SID
+// after ("" from the first).
 func (e *Engine) List(ctx context.Context, f models.TriggerFilter, after string, limit int) ([]models.Trigger, error) {
+	f, err := f.Validate()
+	if err != nil {
+		return nil, err
+	}
 	return e.cfg.Store.ListTriggers(ctx, f, after, limit)
 }
 

@@ -67,6 +67,7 @@ func TestServeDeliversTriggerCallbacks(t *testing.T) {
 			}
 
 			s := startService(t, db)
+			waitFor(t, 30*time.Second, "the service to be ready", func() bool { return status(s.url+"/readyz", "") == http.StatusOK })
 			body := fmt.Sprintf(`{"events":[{"id":"x1","accountSid":%q,"category":"calls-outbound","occurredAt":%q,"usage":"3"}]}`, sid, time.Now().UTC().Format(time.RFC3339))
 			req, _ := http.NewRequest(http.MethodPost, s.url+"/billing/usage/events", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+s.admin)

@@ -325,6 +325,35 @@ func TestRetriedUntilDelivered(t *testing.T) {
 	})
 }
 
+// A receiver that keeps failing is retried on the schedule until the retry
+// window has passed, then the delivery is marked failed.
+func TestGivesUpAfterRetryWindow(t *testing.T) {
+	repotest.Each(t, func(t *testing.T, store *repo.Store) {
+		f := newFixture(t, store)
+		e := f.engine(triggers.Config{Backoff: []time.Duration{time.Minute, 10 * time.Minute}, RetryFor: time.Hour})
+		rc := newReceiver(t, f.tokens[f.parent])
+		rc.status = func(int) int { return http.StatusInternalServerError }
+		tr := create(t, e, f.parent, models.TriggerInput{CallbackURL: rc.URL, TriggerValue: "1", UsageCategory: "calls"})
+		f.ingest(t, f.parent, "calls", 1_000_000)
+		drain(t, e, f.parent) // attempt 1, next in 1 min
+		f.clock.Add(59 * time.Second)
+		drain(t, e) // not due yet
+		if n := len(rc.received()); n != 1 {
+			t.Fatalf("%d attempts before the first backoff ended, want 1", n)
+		}
+		f.clock.Add(time.Second)
+		drain(t, e) // attempt 2, next in 10 min
+		for range 5 {
+			f.clock.Add(10 * time.Minute)
+			drain(t, e) // then hourly: past the hour, so the third attempt is the last
+		}
+		out, _ := store.Outbox(context.Background(), tr.Sid)
+		if len(rc.received()) != 3 || len(out) != 1 || out[0].Status != "failed" || !strings.Contains(out[0].LastError, "gave up after 3 attempts") {
+			t.Errorf("%d attempts, outbox %+v; want 3 then failed", len(rc.received()), out)
+		}
+	})
+}
+
 // A worker stopped while the receiver holds its request leaves the row
 // claimed; after the lease, a new worker delivers it.
 func TestKilledMidDeliveryDeliversAfterRestart(t *testing.T) {

@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,7 +27,7 @@ func (e *Engine) Evaluate(ctx context.Context, touched []string) error {
 	for _, a := range touched {
 		lineage, err := e.cfg.Store.Lineage(ctx, a)
 		if err != nil {
-			if err == ErrNotFound {
+			if errors.Is(err, ErrNotFound) {
 				continue
 			}
 			return err

@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 	"github.com/evovoice/billing/web"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Store is what the handlers need from storage.
@@ -60,7 +60,8 @@ type Config struct {
 	// SignInLimits per user name and per client address; the auth package's
 	// defaults when zero.
 	NameLimit, AddrLimit auth.ThrottleLimit
-	// Collectors are more metrics for /metrics, such as a stream consumer's.
+	// Collectors are more metrics for /metrics: the stream consumer's and
+	// the usage trigger engine's.
 	Collectors []prometheus.Collector
 	// Ready reports whether the database is migrated and the API may serve;
 	// until then requests that need the database get 503. nil means ready

@@ -80,9 +80,14 @@ func (s *Store) AuthTokenHash(ctx context.Context, sid string) (string, error) {
 	return hashes[0], nil
 }
 
-// SetAuthTokenHash replaces an account's auth token, or returns ErrNotFound.
-func (s *Store) SetAuthTokenHash(ctx context.Context, sid, hash string) error {
-	res := s.db.WithContext(ctx).Model(&accountRow{}).Where("sid = ?", sid).Update("auth_token_hash", hash)
+// SetAuthToken replaces an account's auth token: its hash, for
+// verification, and the token sealed for signing webhooks (nil when no
+// secret key is configured, which also discards a previously sealed token,
+// so that callbacks are never signed with a revoked one). ErrNotFound when
+// the account does not exist.
+func (s *Store) SetAuthToken(ctx context.Context, sid, hash string, sealed []byte) error {
+	res := s.db.WithContext(ctx).Model(&accountRow{}).Where("sid = ?", sid).
+		Updates(map[string]any{"auth_token_hash": hash, "auth_token_sealed": sealed})
 	if res.Error != nil {
 		return res.Error
 	}
@@ -90,6 +95,27 @@ func (s *Store) SetAuthTokenHash(ctx context.Context, sid, hash string) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// SealedAuthToken returns an account's sealed auth token: nil when it was
+// set without a secret key; ErrNotFound for an unknown account.
+func (s *Store) SealedAuthToken(ctx context.Context, sid string) ([]byte, error) {
+	var sealed []byte
+	rows, err := s.query(ctx, "SELECT auth_token_sealed FROM accounts WHERE sid = ?", sid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, ErrNotFound
+	}
+	if err := rows.Scan(&sealed); err != nil {
+		return nil, err
+	}
+	return sealed, rows.Err()
 }
 
 // Descendants returns the account and all of its sub-accounts, at any depth.

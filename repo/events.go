@@ -123,7 +123,23 @@ func (s *Store) record(ctx context.Context, events []models.UsageEvent, isolate 
 	if len(rejected) > 0 && !isolate {
 		return models.IngestResult{}, rejected, nil
 	}
+	if s.ingested != nil && res.Accepted > 0 {
+		s.ingested(eventAccounts(events))
+	}
 	return res, rejected, nil
+}
+
+// eventAccounts lists the distinct accounts of a batch.
+func eventAccounts(events []models.UsageEvent) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range events {
+		if !seen[e.AccountSid] {
+			seen[e.AccountSid] = true
+			out = append(out, e.AccountSid)
+		}
+	}
+	return out
 }
 
 // dedupeBatch finds ids repeated inside the batch: a repeat with the same

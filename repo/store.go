@@ -51,7 +51,15 @@ type Store struct {
 	db      *gorm.DB
 	sqlDB   *sql.DB
 	dialect Dialect
+	// ingested, when set, is told the accounts of each committed ingestion
+	// that stored new events.
+	ingested func(accounts []string)
 }
+
+// OnIngest registers f to be told, after each ingestion commit that stored
+// new events, the accounts those events belong to. f must return quickly
+// (it runs on the ingestion's path). Set it before the store is used.
+func (s *Store) OnIngest(f func(accounts []string)) { s.ingested = f }
 
 // DialectOf tells which database a URL names: postgres:// and postgresql://
 // URLs are PostgreSQL, anything else is a path (or file: URI) of a SQLite file.
@@ -267,6 +275,11 @@ func (s *Store) anyOf(column string, values []string) (string, []any) {
 // database/sql, numbering the placeholders for Postgres: the hot read path
 // skips GORM's statement building and reflective scanning.
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.sqlDB.QueryContext(ctx, s.rebind(q), args...)
+}
+
+// rebind numbers ? placeholders for Postgres ($1, $2, …).
+func (s *Store) rebind(q string) string {
 	if s.dialect == Postgres {
 		var b strings.Builder
 		b.Grow(len(q) + 16)
@@ -282,7 +295,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 		}
 		q = b.String()
 	}
-	return s.sqlDB.QueryContext(ctx, q, args...)
+	return q
 }
 
 // array passes a slice to Postgres as one array parameter (GORM would

@@ -35,6 +35,9 @@ var environment = []envVar{
 	{"BILLING_JWT_PRIVATE_KEY", "PEM private key, or its path, for RS256/ES256: signs `billing token` and dashboard sign-ins"},
 	{"BILLING_JWT_ISSUER", "required iss claim (checked when set; written by `billing token`)"},
 	{"BILLING_JWT_AUDIENCE", "required aud claim (checked when set; written by `billing token`)"},
+	{"BILLING_SECRET_KEY", "at least 32 bytes: seals auth tokens (AES-GCM) so trigger callbacks can be signed (generated into the data dir with --demo when unset)"},
+	{"BILLING_TRIGGER_INTERVAL", "how often serve evaluates every usage trigger, besides after each ingestion (default 1m)"},
+	{"BILLING_WEBHOOK_ALLOW_PRIVATE", "true lets trigger callbacks go to loopback, private and link-local addresses (tests, on-premise)"},
 	{"BILLING_SESSION_TTL", "how long a dashboard sign-in lasts (default 12h)"},
 	{"BILLING_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client"},
 	{"BILLING_PPROF_ADDR", "loopback address for Go profiles, off when empty (--pprof)"},
@@ -156,29 +159,68 @@ func jwtConfig(dataDir string, generate bool) (auth.JWTConfig, error) {
 	if len(cfg.Secret) > 0 {
 		return cfg, nil
 	}
-	path := filepath.Join(dataDir, "jwt-secret")
-	if data, err := os.ReadFile(path); err == nil {
-		cfg.Secret = []byte(strings.TrimSpace(string(data)))
-		return cfg, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
+	secret, err := dataDirSecret(filepath.Join(dataDir, "jwt-secret"), generate)
+	if err != nil {
 		return cfg, err
 	}
-	if !generate {
+	if secret == nil {
 		return cfg, errors.New("no JWT key: set BILLING_JWT_SECRET (HS256), or BILLING_JWT_ALGORITHM and BILLING_JWT_PUBLIC_KEY; or run with --demo")
+	}
+	cfg.Secret = secret
+	return cfg, nil
+}
+
+// dataDirSecret reads a secret kept in a file of the data folder; with
+// generate set and no file, it creates one (32 random bytes, hex), readable
+// only by its owner, reused on later runs. nil when there is none.
+func dataDirSecret(path string, generate bool) ([]byte, error) {
+	if data, err := os.ReadFile(path); err == nil {
+		return []byte(strings.TrimSpace(string(data))), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if !generate {
+		return nil, nil
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		return cfg, err
+		return nil, err
 	}
 	secret := hex.EncodeToString(b)
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return cfg, err
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
 	}
 	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return cfg, err
+		return nil, err
 	}
-	cfg.Secret = []byte(secret)
-	return cfg, nil
+	return []byte(secret), nil
+}
+
+// tokenBox seals auth tokens under BILLING_SECRET_KEY, or else the key in
+// the data folder (created with generate, as --demo does). nil when there
+// is no key: tokens are then stored as hashes only, and callbacks of those
+// accounts cannot be signed.
+func tokenBox(dataDir string, generate bool) (*auth.TokenBox, error) {
+	key := []byte(os.Getenv("BILLING_SECRET_KEY"))
+	if len(key) == 0 {
+		var err error
+		if key, err = dataDirSecret(filepath.Join(dataDir, "secret-key"), generate); err != nil || key == nil {
+			return nil, err
+		}
+	}
+	box, err := auth.NewTokenBox(key)
+	if err != nil {
+		return nil, fmt.Errorf("BILLING_SECRET_KEY: %w", err)
+	}
+	return box, nil
+}
+
+// sealToken is the sealed form of a token to store, nil without a box.
+func sealToken(box *auth.TokenBox, sid, token string) []byte {
+	if box == nil {
+		return nil
+	}
+	return box.Seal(sid, token)
 }
 
 // newSigner builds the token signer: the HS256 secret, or for RS256 and

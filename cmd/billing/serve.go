@@ -20,6 +20,7 @@ import (
 	"github.com/evovoice/billing/cmd/billing/internal/consume"
 	"github.com/evovoice/billing/handlers"
 	"github.com/evovoice/billing/repo"
+	"github.com/evovoice/billing/triggers"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -36,6 +37,8 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	pprofAddr := f.str("pprof", "BILLING_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060")
 	timeout := f.Duration("request-timeout", handlers.DefaultRequestTimeout, "deadline of each request, its database calls included")
 	natsCfg := f.nats()
+	triggerInterval := f.str("trigger-interval", "BILLING_TRIGGER_INTERVAL", triggers.DefaultInterval.String(), "how often every usage trigger is evaluated, besides after each ingestion")
+	allowPrivate := f.boolean("webhook-allow-private", "BILLING_WEBHOOK_ALLOW_PRIVATE", "let trigger callbacks go to loopback, private and link-local addresses")
 	if err := parse(f, args); err != nil {
 		return err
 	}
@@ -58,6 +61,17 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		log.Warn("dashboard sign-in is off: no key to sign tokens with", "err", err)
+	}
+	interval, err := time.ParseDuration(*triggerInterval)
+	if err != nil || interval <= 0 {
+		return fmt.Errorf("serve: --trigger-interval %q is not a positive duration such as 1m", *triggerInterval)
+	}
+	box, err := tokenBox(*db.dataDir, *demo)
+	if err != nil {
+		return err
+	}
+	if box == nil {
+		log.Warn("no BILLING_SECRET_KEY: usage trigger callbacks cannot be signed, so they fail")
 	}
 	sessionTTL, err := durationSetting("BILLING_SESSION_TTL")
 	if err != nil {
@@ -88,7 +102,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		ready.Store(true)
-		if err := seedDemo(ctx, store, signer, baseURL, out); err != nil {
+		if err := seedDemo(ctx, store, signer, box, baseURL, out); err != nil {
 			ln.Close()
 			return fmt.Errorf("demo data: %w", err)
 		}
@@ -118,6 +132,26 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		stop := startConsumer(ctx, natsCfg.config(log, m), store, ready.Load)
 		defer stop()
 	}
+
+	// Usage triggers: evaluated after each ingestion and every interval,
+	// delivered from the outbox; they start once the database is ready.
+	engine := triggers.New(triggers.Config{Store: store, Box: box, Log: log, Interval: interval, AllowPrivate: *allowPrivate})
+	store.OnIngest(engine.Touched)
+	engineCtx, stopEngine := context.WithCancel(ctx)
+	engineDone := make(chan struct{})
+	go func() {
+		defer close(engineDone)
+		for !ready.Load() {
+			select {
+			case <-engineCtx.Done():
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+		engine.Run(engineCtx)
+	}()
+	defer func() { stopEngine(); <-engineDone }()
+	collectors = append(collectors, engine.Collectors()...)
 
 	srv := &http.Server{
 		Handler: minRateBodies(handlers.New(handlers.Config{

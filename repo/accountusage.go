@@ -186,74 +186,84 @@ func overviewSpans(cur, prev models.DateRange) []span {
 	return out
 }
 
-// overviewRows reads every listed account with its figures over the period
-// (Current) and the previous period (Previous).
-func (s *Store) overviewRows(ctx context.Context, with string, args []any, c models.Category, period models.DateRange, everyAccount bool) ([]models.AccountUsageRow, error) {
-	prev := models.PreviousPeriod(period)
+// overviewStatement reads every listed account with its figures over the
+// period and the previous period: count, usage and price of each.
+func (s *Store) overviewStatement(with string, args []any, c models.Category, period models.DateRange, everyAccount bool) (string, []any) {
 	var b strings.Builder
 	b.WriteString(with)
 	args = slices.Clone(args)
-	b.WriteString(", per(account_sid, p, count, usage, price) AS (SELECT account_sid, p, CAST(SUM(count) AS BIGINT), CAST(SUM(usage_micros) AS BIGINT), CAST(SUM(price_micros) AS BIGINT) FROM (")
+	// Sums by account alone, the periods told apart inside them: grouping by
+	// a computed period too made Postgres guess a group per row (183,000 for
+	// 1,600) and sort on disk instead of hashing.
+	b.WriteString(`, per(account_sid, c0, u0, p0, c1, u1, p1) AS (SELECT account_sid,
+		CAST(SUM(CASE WHEN cur THEN count ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN cur THEN usage_micros ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN cur THEN price_micros ELSE 0 END) AS BIGINT),
+		CAST(SUM(CASE WHEN cur THEN 0 ELSE count END) AS BIGINT), CAST(SUM(CASE WHEN cur THEN 0 ELSE usage_micros END) AS BIGINT), CAST(SUM(CASE WHEN cur THEN 0 ELSE price_micros END) AS BIGINT)
+		FROM (`)
 	cats := models.StoredCategories([]models.Category{c})
-	for i, sp := range overviewSpans(period, prev) {
+	for i, sp := range overviewSpans(period, models.PreviousPeriod(period)) {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
 		table, col := "usage_daily", "day"
 		if sp.monthly {
 			table, col = "usage_monthly", "month"
 		}
-		if i > 0 {
-			b.WriteString(" UNION ALL ")
+		var catCond string
+		var catArgs []any
+		if cats != nil {
+			cond, more := s.anyOf("category", cats)
+			catCond, catArgs = " AND "+cond, more
 		}
-		// p is 0 for the period, 1 for the previous one.
-		b.WriteString("SELECT account_sid, CASE WHEN " + col + " >= ? THEN 0 ELSE 1 END AS p, count, usage_micros, price_micros FROM " + table +
-			" WHERE " + col + " BETWEEN ? AND ?")
+		if !sp.monthly && s.dialect == Postgres {
+			// Days are read account by account along the primary key: a
+			// range of days over every account is otherwise a scan of the
+			// whole daily rollup (3.7 million rows in the bench data).
+			b.WriteString("SELECT m.sid AS account_sid, d.day >= ? AS cur, d.count, d.usage_micros, d.price_micros FROM members m CROSS JOIN LATERAL (SELECT day, count, usage_micros, price_micros FROM usage_daily WHERE account_sid = m.sid AND day BETWEEN ? AND ?" + catCond + ") d")
+			args = append(args, period.Start, sp.r.Start, sp.r.End)
+			args = append(args, catArgs...)
+			continue
+		}
+		// The period's own rows are those from its start on.
+		b.WriteString("SELECT account_sid, " + col + " >= ? AS cur, count, usage_micros, price_micros FROM " + table + " WHERE " + col + " BETWEEN ? AND ?" + catCond)
 		args = append(args, period.Start, sp.r.Start, sp.r.End)
+		args = append(args, catArgs...)
 		if !everyAccount {
 			b.WriteString(" AND account_sid IN (SELECT sid FROM members)")
 		}
-		if cats != nil {
-			cond, more := s.anyOf("category", cats)
-			b.WriteString(" AND " + cond)
-			args = append(args, more...)
-		}
 	}
-	b.WriteString(`) u GROUP BY account_sid, p)
-		SELECT a.sid, a.name, a.parent_sid, a.currency, per.p, CAST(SUM(per.count) AS BIGINT), CAST(SUM(per.usage) AS BIGINT), CAST(SUM(per.price) AS BIGINT)
+	b.WriteString(`) u GROUP BY account_sid)
+		SELECT a.sid, a.name, a.parent_sid, a.currency,
+			CAST(COALESCE(SUM(per.c0), 0) AS BIGINT), CAST(COALESCE(SUM(per.u0), 0) AS BIGINT), CAST(COALESCE(SUM(per.p0), 0) AS BIGINT),
+			CAST(COALESCE(SUM(per.c1), 0) AS BIGINT), CAST(COALESCE(SUM(per.u1), 0) AS BIGINT), CAST(COALESCE(SUM(per.p1), 0) AS BIGINT)
 		FROM members m JOIN accounts a ON a.sid = m.root LEFT JOIN per ON per.account_sid = m.sid
-		GROUP BY a.sid, a.name, a.parent_sid, a.currency, per.p`)
+		GROUP BY a.sid, a.name, a.parent_sid, a.currency`)
+	return b.String(), args
+}
 
-	rows, err := s.query(ctx, b.String(), args...)
+// overviewRows reads every listed account with its figures over the period
+// (Current) and the previous period (Previous).
+func (s *Store) overviewRows(ctx context.Context, with string, args []any, c models.Category, period models.DateRange, everyAccount bool) ([]models.AccountUsageRow, error) {
+	q, args := s.overviewStatement(with, args, c, period, everyAccount)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []models.AccountUsageRow
-	index := map[string]int{}
 	for rows.Next() {
 		var (
-			a                   models.Account
-			parent              sql.NullString
-			p                   sql.NullInt64
-			count, usage, price sql.NullInt64
+			r         models.AccountUsageRow
+			parent    sql.NullString
+			cu, pu    int64
+			cp, pp    int64
+			cur, prev = &r.Current, &r.Previous
 		)
-		if err := rows.Scan(&a.Sid, &a.Name, &parent, &a.Currency, &p, &count, &usage, &price); err != nil {
+		if err := rows.Scan(&r.Sid, &r.Name, &parent, &r.Currency, &cur.Count, &cu, &cp, &prev.Count, &pu, &pp); err != nil {
 			return nil, err
 		}
-		i, ok := index[a.Sid]
-		if !ok {
-			a.ParentSid = parent.String
-			i = len(out)
-			index[a.Sid] = i
-			out = append(out, models.AccountUsageRow{Account: a})
-		}
-		if !p.Valid {
-			continue // no usage in either period
-		}
-		sums := models.Sums{Count: count.Int64, Usage: models.Micros(usage.Int64), Price: models.Micros(price.Int64)}
-		if p.Int64 == 0 {
-			out[i].Current.Add(sums)
-		} else {
-			out[i].Previous.Add(sums)
-		}
+		r.ParentSid = parent.String
+		cur.Usage, cur.Price, prev.Usage, prev.Price = models.Micros(cu), models.Micros(cp), models.Micros(pu), models.Micros(pp)
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -145,43 +147,73 @@ func (s *Store) overviewDefaultStart(ctx context.Context, with string, args []an
 	return start, nil
 }
 
-// span is a stretch of one rollup: month starts of usage_monthly, or days
-// of usage_daily.
+// weights say how a rollup row counts towards the period (cur) and the
+// previous period (prev): +1, -1 or 0 each.
+type weights struct{ cur, prev int }
+
+// span is a stretch of one rollup, month starts of usage_monthly or days of
+// usage_daily, whose rows all count with the same weights.
 type span struct {
-	monthly bool
-	r       models.DateRange
+	r models.DateRange
+	w weights
 }
 
-// overviewSpans splits both periods into rollup spans, joining spans of the
-// same rollup that touch (a whole-month range and its previous months are one
-// scan): the statement tells the periods apart by date.
-func overviewSpans(cur, prev models.DateRange) []span {
-	var out []span
-	for _, r := range []models.DateRange{prev, cur} {
-		seg := split(r)
-		var parts []span
-		for _, d := range seg.days {
-			parts = append(parts, span{r: d})
+// overviewSpans decides which rollup rows the two periods read, and how
+// each counts. Whole months come from the monthly rollup. A partial month
+// longer than the rest of its month is read as the month less the rest
+// (month to date: the month's row less the days after, usually none),
+// else day by day; so no more than half a month of daily rows is read per
+// edge. The periods touch, so the days they share are read once, counting
+// towards one and against the other.
+func overviewSpans(cur, prev models.DateRange) (months, days []span) {
+	monthW, dayW := map[models.Date]weights{}, map[models.Date]weights{}
+	add := func(m map[models.Date]weights, from, to models.Date, step func(models.Date) models.Date, w weights, sign int) {
+		for d := from; d <= to; d = step(d) {
+			v := m[d]
+			v.cur, v.prev = v.cur+sign*w.cur, v.prev+sign*w.prev
+			m[d] = v
 		}
+	}
+	nextMonth := func(d models.Date) models.Date { return d.MonthEnd() + 1 }
+	nextDay := func(d models.Date) models.Date { return d + 1 }
+	for _, p := range []struct {
+		r models.DateRange
+		w weights
+	}{{cur, weights{cur: 1}}, {prev, weights{prev: 1}}} {
+		seg := split(p.r)
 		if seg.months != nil {
-			parts = append(parts, span{monthly: true, r: *seg.months})
+			add(monthW, seg.months.Start, seg.months.End, nextMonth, p.w, 1)
 		}
-		for _, p := range parts {
-			i := slices.IndexFunc(out, func(o span) bool {
-				if o.monthly != p.monthly {
-					return false
+		for _, d := range seg.days {
+			for _, piece := range d.Buckets(models.GranularityMonth) {
+				month := models.DateRange{Start: piece.Start.MonthStart(), End: piece.Start.MonthEnd()}
+				if rest := month.Days() - piece.Days(); rest < piece.Days() {
+					add(monthW, month.Start, month.Start, nextMonth, p.w, 1)
+					add(dayW, month.Start, piece.Start-1, nextDay, p.w, -1)
+					add(dayW, piece.End+1, month.End, nextDay, p.w, -1)
+					continue
 				}
-				if p.monthly {
-					return o.r.End.MonthEnd()+1 == p.r.Start
-				}
-				return o.r.End+1 == p.r.Start
-			})
-			if i >= 0 {
-				out[i].r.End = p.r.End
-				continue
+				add(dayW, piece.Start, piece.End, nextDay, p.w, 1)
 			}
-			out = append(out, p)
 		}
+	}
+	return coalesce(monthW, nextMonth), coalesce(dayW, func(d models.Date) models.Date { return d + 1 })
+}
+
+// coalesce joins consecutive dates of equal weights into spans, leaving out
+// dates that count for nothing.
+func coalesce(m map[models.Date]weights, next func(models.Date) models.Date) []span {
+	var out []span
+	for _, d := range slices.Sorted(maps.Keys(m)) {
+		w := m[d]
+		if w == (weights{}) {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].w == w && next(out[n-1].r.End) == d {
+			out[n-1].r.End = d
+			continue
+		}
+		out = append(out, span{models.DateRange{Start: d, End: d}, w})
 	}
 	return out
 }
@@ -196,40 +228,59 @@ func (s *Store) overviewStatement(with string, args []any, c models.Category, pe
 	// a computed period too made Postgres guess a group per row (183,000 for
 	// 1,600) and sort on disk instead of hashing.
 	b.WriteString(`, per(account_sid, c0, u0, p0, c1, u1, p1) AS (SELECT account_sid,
-		CAST(SUM(CASE WHEN cur THEN count ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN cur THEN usage_micros ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN cur THEN price_micros ELSE 0 END) AS BIGINT),
-		CAST(SUM(CASE WHEN cur THEN 0 ELSE count END) AS BIGINT), CAST(SUM(CASE WHEN cur THEN 0 ELSE usage_micros END) AS BIGINT), CAST(SUM(CASE WHEN cur THEN 0 ELSE price_micros END) AS BIGINT)
+		CAST(SUM(wc * count) AS BIGINT), CAST(SUM(wc * usage_micros) AS BIGINT), CAST(SUM(wc * price_micros) AS BIGINT),
+		CAST(SUM(wp * count) AS BIGINT), CAST(SUM(wp * usage_micros) AS BIGINT), CAST(SUM(wp * price_micros) AS BIGINT)
 		FROM (`)
 	cats := models.StoredCategories([]models.Category{c})
-	for i, sp := range overviewSpans(period, models.PreviousPeriod(period)) {
-		if i > 0 {
-			b.WriteString(" UNION ALL ")
+	var catCond string
+	var catArgs []any
+	if cats != nil {
+		cond, more := s.anyOf("category", cats)
+		catCond, catArgs = " AND "+cond, more
+	}
+	members := ""
+	if !everyAccount {
+		members = " AND account_sid IN (SELECT sid FROM members)"
+	}
+	months, days := overviewSpans(period, models.PreviousPeriod(period))
+	union := ""
+	if len(months) > 0 {
+		// One scan of the monthly rollup for all months; each month's weights
+		// picked by a CASE (weights are small integers, written inline).
+		var ranges, wc, wp strings.Builder
+		var rangeArgs, caseArgs []any
+		for i, sp := range months {
+			if i > 0 {
+				ranges.WriteString(" OR ")
+			}
+			ranges.WriteString("month BETWEEN ? AND ?")
+			rangeArgs = append(rangeArgs, sp.r.Start, sp.r.End)
+			fmt.Fprintf(&wc, " WHEN month BETWEEN ? AND ? THEN %d", sp.w.cur)
+			fmt.Fprintf(&wp, " WHEN month BETWEEN ? AND ? THEN %d", sp.w.prev)
+			caseArgs = append(caseArgs, sp.r.Start, sp.r.End)
 		}
-		table, col := "usage_daily", "day"
-		if sp.monthly {
-			table, col = "usage_monthly", "month"
-		}
-		var catCond string
-		var catArgs []any
-		if cats != nil {
-			cond, more := s.anyOf("category", cats)
-			catCond, catArgs = " AND "+cond, more
-		}
-		if !sp.monthly && s.dialect == Postgres {
+		b.WriteString("SELECT account_sid, CASE" + wc.String() + " ELSE 0 END AS wc, CASE" + wp.String() + " ELSE 0 END AS wp, count, usage_micros, price_micros FROM usage_monthly WHERE (" + ranges.String() + ")" + catCond + members)
+		args = append(append(append(append(args, caseArgs...), caseArgs...), rangeArgs...), catArgs...)
+		union = " UNION ALL "
+	}
+	for _, sp := range days {
+		b.WriteString(union)
+		union = " UNION ALL "
+		w := fmt.Sprintf("%d AS wc, %d AS wp", sp.w.cur, sp.w.prev)
+		if s.dialect == Postgres {
 			// Days are read account by account along the primary key: a
 			// range of days over every account is otherwise a scan of the
 			// whole daily rollup (3.7 million rows in the bench data).
-			b.WriteString("SELECT m.sid AS account_sid, d.day >= ? AS cur, d.count, d.usage_micros, d.price_micros FROM members m CROSS JOIN LATERAL (SELECT day, count, usage_micros, price_micros FROM usage_daily WHERE account_sid = m.sid AND day BETWEEN ? AND ?" + catCond + ") d")
-			args = append(args, period.Start, sp.r.Start, sp.r.End)
-			args = append(args, catArgs...)
+			b.WriteString("SELECT m.sid AS account_sid, " + w + ", d.count, d.usage_micros, d.price_micros FROM members m CROSS JOIN LATERAL (SELECT count, usage_micros, price_micros FROM usage_daily WHERE account_sid = m.sid AND day BETWEEN ? AND ?" + catCond + ") d")
+			args = append(append(args, sp.r.Start, sp.r.End), catArgs...)
 			continue
 		}
-		// The period's own rows are those from its start on.
-		b.WriteString("SELECT account_sid, " + col + " >= ? AS cur, count, usage_micros, price_micros FROM " + table + " WHERE " + col + " BETWEEN ? AND ?" + catCond)
-		args = append(args, period.Start, sp.r.Start, sp.r.End)
-		args = append(args, catArgs...)
-		if !everyAccount {
-			b.WriteString(" AND account_sid IN (SELECT sid FROM members)")
-		}
+		b.WriteString("SELECT account_sid, " + w + ", count, usage_micros, price_micros FROM usage_daily WHERE day BETWEEN ? AND ?" + catCond + members)
+		args = append(append(args, sp.r.Start, sp.r.End), catArgs...)
+	}
+	if union == "" {
+		// Nothing to read (cannot happen for a non-empty range): no rows.
+		b.WriteString("SELECT account_sid, 0 AS wc, 0 AS wp, count, usage_micros, price_micros FROM usage_monthly WHERE false")
 	}
 	b.WriteString(`) u GROUP BY account_sid)
 		SELECT a.sid, a.name, a.parent_sid, a.currency,

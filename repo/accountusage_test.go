@@ -250,6 +250,10 @@ func TestAccountUsageRanking(t *testing.T) {
 			dateRange("2024-11-01", "2025-02-28"), // whole months across years
 			dateRange("2024-01-01", "2024-12-31"), // a year, against a year with little usage
 			dateRange("2025-03-11", "2025-03-31"), // nothing since, previous has usage
+			dateRange("2024-03-01", "2024-03-22"), // month to date: the month less the days after
+			dateRange("2024-02-29", "2024-02-29"), // the leap day alone
+			dateRange("2024-12-20", "2025-01-10"), // partial months across years
+			dateRange("2024-03-05", "2025-03-04"), // a rolling year: edges read as months less days
 		}
 		for _, c := range []string{models.TotalPrice, "calls", "sms-outbound", "recordings"} {
 			for _, r := range ranges {

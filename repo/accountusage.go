@@ -20,8 +20,8 @@ import (
 //
 // The figures of all accounts come from one statement, whatever their
 // number: a recursive walk of the parent links for the reader's scope and
-// for each row's subtree, joined to one group-by over the monthly rollup for
-// whole months and the daily rollup for the edges of both periods. ParentId
+// for each row's subtree, joined to one group-by over the rollups of both
+// periods (see overviewSpans for which rows are read). ParentId
 // costs a lineage probe first, a default StartDate one more statement.
 // Ordering and paging happen here, not in SQL: the totals and the count need
 // every matching row anyway, and the change ranks as the exact decimal the
@@ -40,14 +40,15 @@ func (s *Store) ListAccountUsage(ctx context.Context, r models.Readable, q model
 			return models.AccountUsagePage{}, models.ErrOutOfScope
 		}
 	}
-	if !r.Every && len(r.Roots) == 0 {
-		return models.BuildAccountUsagePage(q, models.DateRange{Start: q.End, End: q.End}, nil), nil
-	}
-	with, args := s.overviewAccounts(r, q)
-	period := models.DateRange{End: q.End}
+	period := models.DateRange{Start: q.End, End: q.End}
 	if q.Start != nil {
 		period.Start = *q.Start
-	} else {
+	}
+	if !r.Every && len(r.Roots) == 0 {
+		return models.BuildAccountUsagePage(q, period, nil), nil
+	}
+	with, args := s.overviewAccounts(r, q)
+	if q.Start == nil {
 		start, err := s.overviewDefaultStart(ctx, with, args, q.End)
 		if err != nil {
 			return models.AccountUsagePage{}, err

@@ -42,6 +42,11 @@ func (s *Store) RecordUsageEvents(ctx context.Context, events []models.UsageEven
 	if err != nil {
 		return models.IngestResult{}, err
 	}
+	if d := s.dir.Load(); d != nil {
+		// Committed: the next request of this process sees the new first
+		// usage days (duplicates repeat stored days, which changes nothing).
+		d.noteUsage(events)
+	}
 	slices.Sort(res.Duplicates)
 	return res, nil
 }

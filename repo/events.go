@@ -123,10 +123,34 @@ func (s *Store) record(ctx context.Context, events []models.UsageEvent, isolate 
 	if len(rejected) > 0 && !isolate {
 		return models.IngestResult{}, rejected, nil
 	}
+	if d := s.dir.Load(); d != nil {
+		// Committed: the next request of this process sees the new first
+		// usage days (duplicates repeat stored days, which changes nothing;
+		// rejected events were not stored, so they move nothing).
+		d.noteUsage(storedEvents(events, rejected))
+	}
 	if s.ingested != nil && res.Accepted > 0 {
 		s.ingested(eventAccounts(events))
 	}
 	return res, rejected, nil
+}
+
+// storedEvents is the batch less its rejected events.
+func storedEvents(events []models.UsageEvent, rejected []rejection) []models.UsageEvent {
+	if len(rejected) == 0 {
+		return events
+	}
+	bad := make(map[int]bool, len(rejected))
+	for _, r := range rejected {
+		bad[r.index] = true
+	}
+	out := make([]models.UsageEvent, 0, len(events)-len(bad))
+	for i, e := range events {
+		if !bad[i] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // eventAccounts lists the distinct accounts of a batch.

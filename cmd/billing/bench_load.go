@@ -66,6 +66,11 @@ func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		defer store.Close()
+		// The service answers account reads from its directory; so does
+		// the "sql" baseline, to issue what the service issues.
+		if err := store.StartDirectory(ctx); err != nil {
+			return err
+		}
 		for _, m := range splitList(*baseline) {
 			c := cfg
 			c.Store = store

@@ -106,6 +106,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			ln.Close()
 			return fmt.Errorf("demo data: %w", err)
 		}
+		startDirectory(ctx, store, log)
 	} else {
 		// Serve at once: until the database is reached and migrated, readyz
 		// and the API say 503.
@@ -113,6 +114,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			if migrateUntilDone(ctx, store, log) == nil {
 				ready.Store(true)
 				log.Info("database ready", "database", store.Dialect())
+				startDirectory(ctx, store, log)
 			}
 		}()
 	}
@@ -211,6 +213,18 @@ func startConsumer(ctx context.Context, cfg consume.Config, store *repo.Store, r
 		consume.Run(ctx, cfg, store)
 	}()
 	return func() { cancel(); <-done }
+}
+
+// startDirectory loads the account directory, so that requests read their
+// accounts from memory; until it is loaded they read the database.
+func startDirectory(ctx context.Context, store *repo.Store, log *slog.Logger) {
+	if err := store.StartDirectory(ctx); err != nil {
+		if ctx.Err() == nil {
+			log.Warn("account directory not loaded: accounts are read from the database", "err", err)
+		}
+		return
+	}
+	log.Info("account directory loaded")
 }
 
 // checkedSigner builds the signer and proves that the verifier accepts its

@@ -221,6 +221,15 @@ func (a *API) listTwilioUsageRecords(f face) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		records := len(models.Categories()) // a range or fixed window: one record per category
+		if sub.granularity != models.GranularityAll {
+			records = req.pageSize
+		}
+		release, err := a.queries.acquire(ctx, queryBaseWeight+min(records, req.pageSize))
+		if err != nil {
+			return err
+		}
+		defer release()
 		q := usageQuery{account: ov.Account, firstUsage: ov.FirstUsage, firstUsageKnown: true,
 			includeSubaccounts: req.includeSubaccounts, start: req.start, end: req.end, category: req.category, granularity: sub.granularity}
 		if sub.window != nil {

@@ -155,6 +155,8 @@ func (a *API) classify(c echo.Context, err error) *apiError {
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "The request took too long; try again"}
 	case errors.Is(err, errNotReady):
 		return errUnavailable
+	case errors.Is(err, errBusy):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: busyMessage}
 	case a.store.Unavailable(err):
 		a.logError(c, err)
 		return errUnavailable

@@ -109,6 +109,8 @@ func (a *API) twilioErrorOf(c echo.Context, err error) *twilioError {
 	case errors.Is(err, context.DeadlineExceeded):
 		a.logError(c, err)
 		return &twilioError{Status: http.StatusServiceUnavailable, Code: 20503, Message: "The request took too long; try again"}
+	case errors.Is(err, errBusy):
+		return &twilioError{Status: http.StatusServiceUnavailable, Code: 20503, Message: busyMessage}
 	case errors.Is(err, errNotReady):
 		return &twilioError{Status: http.StatusServiceUnavailable, Code: 20503, Message: errUnavailable.Message}
 	case a.store.Unavailable(err):

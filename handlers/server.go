@@ -63,6 +63,12 @@ type Config struct {
 	// Collectors are more metrics for /metrics: the stream consumer's and
 	// the usage trigger engine's.
 	Collectors []prometheus.Collector
+	// QueryBudget bounds the usage queries running at once, in the weight
+	// units of admission.go; by default two full pages per database
+	// connection. QueryWait is how long a query waits for room before a 503
+	// (DefaultQueryWait when 0).
+	QueryBudget int
+	QueryWait   time.Duration
 	// Ready reports whether the database is migrated and the API may serve;
 	// until then requests that need the database get 503. nil means ready
 	// from the start.
@@ -83,6 +89,7 @@ type API struct {
 	ops        *operations
 	ready      func() bool
 	metrics    *metrics
+	queries    *queryLimit
 }
 
 // Limits on request bodies: ingestion batches are large, nothing else is.
@@ -115,6 +122,12 @@ func New(cfg Config) *echo.Echo {
 	if cfg.AddrLimit == (auth.ThrottleLimit{}) {
 		cfg.AddrLimit = auth.DefaultAddrLimit
 	}
+	if cfg.QueryBudget == 0 {
+		cfg.QueryBudget = max(cfg.Store.DBStats().MaxOpenConnections, 1) * queryBudgetPerConn
+	}
+	if cfg.QueryWait == 0 {
+		cfg.QueryWait = DefaultQueryWait
+	}
 	a := &API{
 		store:      cfg.Store,
 		verifier:   cfg.Verifier,
@@ -127,6 +140,7 @@ func New(cfg Config) *echo.Echo {
 		now:        cfg.Now,
 		ready:      cfg.Ready,
 		metrics:    newMetrics(cfg.Store.DBStats, cfg.Collectors...),
+		queries:    newQueryLimit(int64(cfg.QueryBudget), cfg.QueryWait),
 	}
 	assets, err := web.Assets()
 	if err != nil {

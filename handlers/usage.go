@@ -148,6 +148,11 @@ func (a *API) listUsageRecords(c echo.Context, r ListUsageRecords) (UsageRecords
 	if err := a.scope.Decide(p, req.AccountID, ov.Lineage, err); err != nil {
 		return nil, err
 	}
+	release, err := a.queries.acquire(ctx, queryBaseWeight+len(models.Categories()))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	ans, err := a.runUsageQuery(ctx, usageQuery{account: ov.Account, firstUsage: ov.FirstUsage, firstUsageKnown: true,
 		start: req.StartDate, end: req.EndDate, category: req.Category})
 	if err != nil {

@@ -50,9 +50,13 @@ type usagePlan struct {
 	accounts    []string
 	period      models.DateRange
 	granularity models.Granularity
-	cats        []models.Category  // listed, in catalog order
-	buckets     []models.DateRange // the periods of each category; one for GranularityAll
-	totals      models.Totals      // range totals, read while planning a range query
+	cats        []models.Category // listed, in catalog order
+	// buckets is how many periods each category has (one for GranularityAll);
+	// period.Bucket computes them, so that the plan's size does not grow
+	// with the range: 0001-01-01..9999-12-31 by day is 3,652,059 buckets,
+	// which as a slice cost 29 MB (58 MB while it grew) per request.
+	buckets int
+	totals  models.Totals // range totals, read while planning a range query
 }
 
 // planUsageQuery resolves the defaults of a query (EndDate today; StartDate
@@ -103,10 +107,7 @@ func (a *API) planUsageQuery(ctx context.Context, q usageQuery) (*usagePlan, err
 	if q.category != nil {
 		cats = []models.Category{*q.category}
 	}
-	p.cats, p.buckets = cats, []models.DateRange{p.period}
-	if q.granularity != models.GranularityAll {
-		p.buckets = p.period.Buckets(q.granularity)
-	}
+	p.cats, p.buckets = cats, p.period.BucketCount(q.granularity)
 	if q.granularity == models.GranularityAll || q.category == nil {
 		var err error
 		uq := models.UsageQuery{Accounts: p.accounts, Range: p.period, Categories: models.StoredCategories(cats)}
@@ -121,13 +122,12 @@ func (a *API) planUsageQuery(ctx context.Context, q usageQuery) (*usagePlan, err
 }
 
 // len is the number of records in the whole answer.
-func (p *usagePlan) len() int { return len(p.cats) * len(p.buckets) }
+func (p *usagePlan) len() int { return len(p.cats) * p.buckets }
 
 // key is what orders record i: its category's catalog index and its period's start.
 func (p *usagePlan) key(i int) (category int, start models.Date) {
-	n := len(p.buckets)
-	index, _ := models.CategoryIndex(p.cats[i/n].Name)
-	return index, p.buckets[i%n].Start
+	index, _ := models.CategoryIndex(p.cats[i/p.buckets].Name)
+	return index, p.period.Bucket(p.granularity, i%p.buckets).Start
 }
 
 // countThrough is how many records sort at or before a key.
@@ -137,13 +137,11 @@ func (p *usagePlan) countThrough(category int, start models.Date) int {
 		index, _ := models.CategoryIndex(c.Name)
 		switch {
 		case index < category:
-			count += len(p.buckets)
-		case index == category:
-			for _, b := range p.buckets {
-				if b.Start <= start {
-					count++
-				}
-			}
+			count += p.buckets
+		case index == category && start >= p.period.Start:
+			// The buckets starting at or before start: those up to the one
+			// holding it (each bucket starts on or before the days it holds).
+			count += min(p.period.BucketIndex(p.granularity, min(start, p.period.End))+1, p.buckets)
 		}
 	}
 	return count
@@ -167,7 +165,7 @@ func (p *usagePlan) records(ctx context.Context, from, to int) ([]models.UsageRe
 		cat    models.Category
 		b0, b1 int // periods [b0, b1)
 	}
-	n := len(p.buckets)
+	n := p.buckets
 	var runs []run
 	for i := from / n; i*n < to; i++ {
 		runs = append(runs, run{p.cats[i], max(from-i*n, 0), min(to-i*n, n)})
@@ -187,7 +185,7 @@ func (p *usagePlan) records(ctx context.Context, from, to int) ([]models.UsageRe
 		b0, b1 := group[0].b0, group[0].b1
 		uq := models.UsageQuery{
 			Accounts:   p.accounts,
-			Range:      models.DateRange{Start: p.buckets[b0].Start, End: p.buckets[b1-1].End},
+			Range:      models.DateRange{Start: p.period.Bucket(p.granularity, b0).Start, End: p.period.Bucket(p.granularity, b1-1).End},
 			Categories: models.StoredCategories(cats),
 		}
 		byPeriod, err := p.store.UsageByPeriod(ctx, uq, p.granularity)
@@ -195,7 +193,8 @@ func (p *usagePlan) records(ctx context.Context, from, to int) ([]models.UsageRe
 			return nil, err
 		}
 		for _, r := range group {
-			for _, b := range p.buckets[b0:b1] {
+			for i := b0; i < b1; i++ {
+				b := p.period.Bucket(p.granularity, i)
 				out = append(out, models.NewRecord(sid, currency, r.cat, b, models.Rollup(r.cat, byPeriod[b.Start])))
 			}
 		}

@@ -13,11 +13,20 @@ type Date int32
 
 const dateLayout = "2006-01-02"
 
-// Earliest and latest dates the service accepts (four-digit years).
-var (
-	MinDate = DateOf(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC))
-	MaxDate = DateOf(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
+// The supported dates, 0001-01-01..9999-12-31 (four-digit years, which
+// YYYY-MM-DD writes and both databases compare as text or dates). Every date
+// the service reads (query parameters, page tokens, event instants) must lie
+// in it, so that every date it writes, links included, is one it reads back.
+const (
+	MinDate Date = -719162 // 0001-01-01
+	MaxDate Date = 2932896 // 9999-12-31
 )
+
+// SupportedDates describes the supported range, for error messages.
+const SupportedDates = "0001-01-01 to 9999-12-31"
+
+// Supported reports whether a date is in the supported range.
+func (d Date) Supported() bool { return d >= MinDate && d <= MaxDate }
 
 // DateOf is the UTC calendar day of an instant.
 func DateOf(t time.Time) Date {
@@ -65,13 +74,16 @@ func (d Date) YearStart() Date { return NewDate(d.Time().Year(), 1, 1) }
 // YearEnd is December 31st of the date's year.
 func (d Date) YearEnd() Date { return NewDate(d.Time().Year(), 12, 31) }
 
-// ParseDate reads a strict YYYY-MM-DD calendar date.
+// ParseDate reads a strict YYYY-MM-DD calendar date in the supported range.
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(dateLayout, s)
 	if err != nil || len(s) != len(dateLayout) {
 		return 0, fmt.Errorf("%q is not a valid date", s)
 	}
-	return DateOf(t), nil
+	if d := DateOf(t); d.Supported() {
+		return d, nil
+	}
+	return 0, fmt.Errorf("%q is outside the supported dates, %s", s, SupportedDates)
 }
 
 var relativeDate = regexp.MustCompile(`^([+-]?)(\d{1,7})days?$`)
@@ -85,8 +97,8 @@ func ParseDateParam(s string, today Date) (Date, error) {
 			n = -n
 		}
 		d := today.AddDays(n)
-		if d < MinDate || d > MaxDate {
-			return 0, fmt.Errorf("%q is out of range", s)
+		if !d.Supported() {
+			return 0, fmt.Errorf("%q lands on %s, outside the supported dates, %s", s, d.Time().Format(dateLayout), SupportedDates)
 		}
 		return d, nil
 	}
@@ -140,49 +152,67 @@ const (
 	GranularityYear
 )
 
-// Buckets splits the range into calendar periods of the granularity; the first
-// and last are clipped to the range so each says exactly which days it counts.
-func (r DateRange) Buckets(g Granularity) []DateRange {
+// BucketCount is how many calendar periods of the granularity the range
+// touches. It and Bucket are arithmetic, so that a plan over the widest
+// range (3,652,059 days) costs nothing until a page reads its few buckets.
+func (r DateRange) BucketCount(g Granularity) int {
 	if r.End < r.Start {
-		return nil
+		return 0
 	}
-	var out []DateRange
-	for s := r.Start; s <= r.End; {
-		var e Date
-		switch g {
-		case GranularityDay:
-			e = s
-		case GranularityMonth:
-			e = s.MonthEnd()
-		case GranularityYear:
-			e = s.YearEnd()
-		default:
-			e = r.End
-		}
-		if e > r.End {
-			e = r.End
-		}
-		out = append(out, DateRange{s, e})
-		s = e + 1
+	return r.BucketIndex(g, r.End) + 1
+}
+
+// Bucket is period i of the range (0 is the first), clipped to the range so
+// that it says exactly which days it counts.
+func (r DateRange) Bucket(g Granularity, i int) DateRange {
+	var b DateRange
+	switch g {
+	case GranularityDay:
+		b = DateRange{r.Start + Date(i), r.Start + Date(i)}
+	case GranularityMonth:
+		y, m := monthOf(r.Start)
+		b.Start = NewDate(y, m+time.Month(i), 1)
+		b.End = b.Start.MonthEnd()
+	case GranularityYear:
+		b.Start = NewDate(r.Start.Time().Year()+i, 1, 1)
+		b.End = b.Start.YearEnd()
+	default:
+		return r
+	}
+	return DateRange{max(b.Start, r.Start), min(b.End, r.End)}
+}
+
+// BucketIndex is the index of the period of the range that holds d.
+func (r DateRange) BucketIndex(g Granularity, d Date) int {
+	switch g {
+	case GranularityDay:
+		return int(d - r.Start)
+	case GranularityMonth:
+		y0, m0 := monthOf(r.Start)
+		y, m := monthOf(d)
+		return (y-y0)*12 + int(m-m0)
+	case GranularityYear:
+		return d.Time().Year() - r.Start.Time().Year()
+	}
+	return 0
+}
+
+func monthOf(d Date) (int, time.Month) {
+	y, m, _ := d.Time().Date()
+	return y, m
+}
+
+// Buckets lists every period of the range: for short ranges and tests; a
+// long range is read a bucket at a time with BucketCount and Bucket.
+func (r DateRange) Buckets(g Granularity) []DateRange {
+	out := make([]DateRange, r.BucketCount(g))
+	for i := range out {
+		out[i] = r.Bucket(g, i)
 	}
 	return out
 }
 
 // BucketStart is the start of the clipped bucket of the range that holds d.
 func (r DateRange) BucketStart(g Granularity, d Date) Date {
-	var s Date
-	switch g {
-	case GranularityDay:
-		s = d
-	case GranularityMonth:
-		s = d.MonthStart()
-	case GranularityYear:
-		s = d.YearStart()
-	default:
-		s = r.Start
-	}
-	if s < r.Start {
-		s = r.Start
-	}
-	return s
+	return r.Bucket(g, r.BucketIndex(g, d)).Start
 }

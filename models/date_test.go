@@ -1,6 +1,8 @@
 package models
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -111,6 +113,69 @@ func TestDateString(t *testing.T) {
 	for _, d := range []Date{MinDate, NewDate(1970, 1, 1), NewDate(2024, 2, 29), NewDate(2026, 11, 22), MaxDate, MinDate - 1, MaxDate + 1} {
 		if got, want := d.String(), d.Time().Format("2006-01-02"); got != want {
 			t.Errorf("%d: %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestSupportedDates(t *testing.T) {
+	if MinDate != DateOf(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)) || MaxDate != DateOf(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("MinDate %s, MaxDate %s", MinDate, MaxDate)
+	}
+	today := NewDate(2024, 3, 15)
+	for _, s := range []string{"0001-01-01", "9999-12-31", "-738959days", "+2913099days"} {
+		if d, err := ParseDateParam(s, today); err != nil || !d.Supported() {
+			t.Errorf("%s: %s, %v", s, d, err)
+		}
+	}
+	for _, s := range []string{"0000-12-25", "0000-01-01", "0000-12-31", "-738960days", "+2913100days", "-9999999days", "+9999999days"} {
+		if d, err := ParseDateParam(s, today); err == nil || !strings.Contains(err.Error(), SupportedDates) {
+			t.Errorf("%s: accepted as %d (%v)", s, d, err)
+		}
+	}
+}
+
+// TestBucketArithmetic checks Bucket, BucketCount and BucketIndex against
+// walking the calendar a period at a time, up to both ends of the range.
+func TestBucketArithmetic(t *testing.T) {
+	walk := func(r DateRange, g Granularity) []DateRange {
+		var out []DateRange
+		for s := r.Start; s <= r.End; {
+			e := map[Granularity]Date{GranularityDay: s, GranularityMonth: s.MonthEnd(), GranularityYear: s.YearEnd(), GranularityAll: r.End}[g]
+			e = min(e, r.End)
+			out = append(out, DateRange{s, e})
+			s = e + 1
+		}
+		return out
+	}
+	for _, r := range []DateRange{
+		{NewDate(2024, 1, 15), NewDate(2024, 3, 15)},
+		{NewDate(2023, 12, 31), NewDate(2025, 1, 1)},
+		{MinDate, MinDate + 400},
+		{MaxDate - 400, MaxDate},
+		{MaxDate, MaxDate},
+		{MinDate, MinDate},
+	} {
+		for _, g := range []Granularity{GranularityAll, GranularityDay, GranularityMonth, GranularityYear} {
+			want := walk(r, g)
+			if got := r.Buckets(g); !slices.Equal(got, want) {
+				t.Errorf("%v %d: %v, want %v", r, g, got, want)
+			}
+			for i, b := range want {
+				for _, d := range []Date{b.Start, b.End} {
+					if got := r.BucketIndex(g, d); got != i {
+						t.Errorf("%v %d: BucketIndex(%s) = %d, want %d", r, g, d, got, i)
+					}
+				}
+			}
+		}
+	}
+	wide := DateRange{MinDate, MaxDate}
+	for g, n := range map[Granularity]int{GranularityAll: 1, GranularityDay: 3_652_059, GranularityMonth: 119_988, GranularityYear: 9999} {
+		if got := wide.BucketCount(g); got != n {
+			t.Errorf("%d: %d buckets, want %d", g, got, n)
+		}
+		if last := wide.Bucket(g, n-1); last.End != MaxDate {
+			t.Errorf("%d: last bucket %v", g, last)
 		}
 	}
 }

@@ -117,8 +117,11 @@ func (in UsageEventInput) Validate(prefix string, errs *ValidationError) (UsageE
 
 	if in.OccurredAt == "" {
 		errs.Add(prefix+"occurredAt", CodeRequired, prefix+"occurredAt is required")
-	} else if t, err := time.Parse(time.RFC3339Nano, in.OccurredAt); err != nil || t.Year() < 1 || t.Year() > 9999 {
+	} else if t, err := time.Parse(time.RFC3339Nano, in.OccurredAt); err != nil {
 		errs.Add(prefix+"occurredAt", CodeInvalid, prefix+"occurredAt must be an RFC 3339 instant such as 2024-05-01T12:00:00Z")
+	} else if !DateOf(t).Supported() {
+		// Its UTC day, the one it is filed under: 0001-01-01T00:30:00+01:00 is in year 0.
+		errs.Add(prefix+"occurredAt", CodeInvalid, prefix+"occurredAt must fall on a UTC day from "+SupportedDates)
 	} else {
 		ev.OccurredAt = t.UTC().Truncate(time.Microsecond)
 	}

@@ -46,7 +46,6 @@ func (d datasetFlags) dataset() (synth.Dataset, error) {
 
 func runBenchSeed(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("bench seed")
-	db := f.db()
 	ds := f.dataset()
 	check := f.Bool("check", true, "recount the ledger afterwards and compare every rollup row")
 	if err := parse(f, args); err != nil {
@@ -56,7 +55,7 @@ func runBenchSeed(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := db.open(ctx)
+	store, err := f.Config.openDB(ctx)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -23,8 +22,6 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("bench query")
-	base := f.str("url", "BILLING_BENCH_URL", "http://127.0.0.1:8080", "the service's base URL")
-	token := f.str("token", "BILLING_BENCH_TOKEN", "", "bearer token (SystemAdministrator): `billing token --sub bench --roles SystemAdministrator`")
 	concurrency := f.Int("concurrency", 32, "requests in flight: each worker sends its next request when the last is answered")
 	duration := f.Duration("duration", 30*time.Second, "how long to measure each run")
 	warmup := f.Duration("warmup", 3*time.Second, "how long to run before measuring")
@@ -32,8 +29,6 @@ func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 	var templates listFlag
 	f.Var(&templates, "template", "extra request name:weight:/path?query with {account}, {category}, {today}, {today-N}, {month-N}, {monthend-N} (repeatable)")
 	baseline := f.String("baseline", "", "also read straight from the database (--db): sql (the reads the service makes), answer (only each answer's usage read), or sql,answer")
-	dbURL := f.String("db", os.Getenv("BILLING_DATABASE_URL"), "database for --baseline")
-	conns := f.str("db-conns", "BILLING_DB_CONNS", "", "the baselines' connection pool: leave it as the service's (default: the store's default)")
 	rounds := f.Int("rounds", 1, "repeat baseline and HTTP runs in turn this many times; medians are compared (shared machines drift)")
 	jsonOut := f.String("json", "", "write every run's results to this file as JSON")
 	ds := f.dataset()
@@ -48,8 +43,9 @@ func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	settings := f.Config
 	cfg := bench.QueryConfig{
-		BaseURL: strings.TrimSuffix(*base, "/"), Token: *token, Concurrency: *concurrency,
+		BaseURL: strings.TrimSuffix(settings.BenchURL, "/"), Token: settings.BenchToken, Concurrency: *concurrency,
 		Duration: *duration, Warmup: *warmup, Mix: reqs, Accounts: d.AccountList(),
 		Today: models.DateOf(time.Now()), Seed: d.Seed,
 	}
@@ -58,10 +54,10 @@ func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 	// The runs of one round, in order: baselines first, then HTTP.
 	var modes []bench.QueryConfig
 	if *baseline != "" {
-		if *dbURL == "" {
+		if settings.DatabaseURL == "" {
 			return errors.New("--baseline needs --db")
 		}
-		store, err := openStore(*dbURL, *conns)
+		store, err := settings.openStore()
 		if err != nil {
 			return err
 		}
@@ -79,7 +75,7 @@ func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 			modes = append(modes, c)
 		}
 	}
-	if *token != "" {
+	if settings.BenchToken != "" {
 		modes = append(modes, cfg)
 	} else if len(modes) == 0 {
 		return errors.New("--token is required (or BILLING_BENCH_TOKEN)")
@@ -137,15 +133,12 @@ func printQueryReport(out io.Writer, rep bench.QueryReport) {
 
 func runBenchIngest(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("bench ingest")
-	base := f.str("url", "BILLING_BENCH_URL", "http://127.0.0.1:8080", "the service's base URL")
-	token := f.str("token", "BILLING_BENCH_TOKEN", "", "bearer token (SystemAdministrator)")
 	events := f.Int("events", 300_000, "distinct events to store")
 	batch := f.Int("batch", 1000, "events per POST, re-sent duplicates included (at most 10,000)")
 	senders := f.Int("senders", 4, "concurrent senders")
 	dups := f.Float64("duplicates", 0.05, "share of each batch that re-sends events of the sender's previous batch")
 	eventDays := f.Int("event-days", 1, "events fall on this many days up to today (1: as they happen; more touches more rollup rows)")
 	retry := f.Bool("retry", false, "re-send a batch answered 503 or cut off until it is acknowledged")
-	dbURL := f.String("db", os.Getenv("BILLING_DATABASE_URL"), "database to verify afterwards (ledger totals and every rollup row)")
 	baseline := f.String("baseline", "", "copy: also time a bare COPY of the same events into an unindexed table (--db, PostgreSQL)")
 	jsonOut := f.String("json", "", "write the results to this file as JSON")
 	ds := f.dataset()
@@ -156,7 +149,8 @@ func runBenchIngest(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *token == "" {
+	settings := f.Config
+	if settings.BenchToken == "" {
 		return errors.New("--token is required (or BILLING_BENCH_TOKEN)")
 	}
 	if *batch < 1 || *batch > models.MaxBatchEvents || *events < 1 || *dups < 0 || *dups >= 1 {
@@ -166,8 +160,8 @@ func runBenchIngest(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("--baseline %q: the ingestion baseline is copy", *baseline)
 	}
 	var store *repo.Store
-	if *dbURL != "" {
-		if store, err = repo.Open(*dbURL); err != nil {
+	if settings.DatabaseURL != "" {
+		if store, err = repo.Open(settings.DatabaseURL); err != nil {
 			return err
 		}
 		defer store.Close()
@@ -175,7 +169,7 @@ func runBenchIngest(ctx context.Context, args []string, out io.Writer) error {
 		return errors.New("--baseline copy needs --db")
 	}
 	cfg := bench.IngestConfig{
-		BaseURL: strings.TrimSuffix(*base, "/"), Token: *token, Accounts: d.AccountList(),
+		BaseURL: strings.TrimSuffix(settings.BenchURL, "/"), Token: settings.BenchToken, Accounts: d.AccountList(),
 		Events: *events, Batch: *batch, Senders: *senders, Duplicates: *dups,
 		RunID: fmt.Sprintf("bench-%d", time.Now().UnixNano()), Today: models.DateOf(time.Now()), Days: *eventDays,
 		Seed: d.Seed, Retry: *retry,

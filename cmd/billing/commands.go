@@ -19,11 +19,10 @@ import (
 
 func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("migrate")
-	db := f.db()
 	if err := parse(f, args); err != nil {
 		return err
 	}
-	store, err := db.open(ctx)
+	store, err := f.Config.openDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -34,7 +33,6 @@ func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 
 func runAccountAdd(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("account add")
-	db := f.db()
 	name := f.String("name", "", "the account's name (required)")
 	sid := f.String("sid", "", "the SID to use (default: a new random one)")
 	parent := f.String("parent", "", "the parent account's SID, for a sub-account")
@@ -53,7 +51,7 @@ func runAccountAdd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		a.Sid = s
 	}
-	store, err := db.open(ctx)
+	store, err := f.Config.openDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -90,7 +88,6 @@ func runAccountAdd(ctx context.Context, args []string, out io.Writer) error {
 
 func runAccountRotateToken(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("account rotate-token")
-	db := f.db()
 	if err := parse(f, args); err != nil {
 		return err
 	}
@@ -101,7 +98,7 @@ func runAccountRotateToken(ctx context.Context, args []string, out io.Writer) er
 	if !ok {
 		return fmt.Errorf("account rotate-token: %q is not AC followed by 32 hex digits", f.Arg(0))
 	}
-	store, err := db.open(ctx)
+	store, err := f.Config.openDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -119,7 +116,6 @@ func runAccountRotateToken(ctx context.Context, args []string, out io.Writer) er
 
 func runToken(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("token")
-	dataDir := f.str("data-dir", "BILLING_DATA_DIR", "data", "folder holding the demo JWT secret")
 	sub := f.String("sub", "", "the subject: who the token is for (required)")
 	name := f.String("name", "", "a display name")
 	roles := f.String("roles", "", "comma-separated roles: SystemAdministrator, Manager")
@@ -142,11 +138,11 @@ func runToken(ctx context.Context, args []string, out io.Writer) error {
 		}
 		sids = append(sids, sid)
 	}
-	cfg, err := jwtConfig(*dataDir, false)
+	cfg, err := f.Config.jwtConfig(false)
 	if err != nil {
 		return err
 	}
-	signer, err := newSigner(cfg)
+	signer, err := f.Config.newSigner(cfg)
 	if err != nil {
 		return err
 	}
@@ -163,7 +159,6 @@ const ingestBatch = models.MaxBatchEvents
 
 func runIngest(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("ingest")
-	db := f.db()
 	if err := parse(f, args); err != nil {
 		return err
 	}
@@ -185,7 +180,7 @@ func runIngest(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := db.open(ctx)
+	store, err := f.Config.openDB(ctx)
 	if err != nil {
 		return err
 	}

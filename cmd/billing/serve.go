@@ -11,7 +11,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -28,20 +27,13 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 func runServe(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("serve")
-	addr := f.str("addr", "BILLING_ADDR", "127.0.0.1:8080", "address to listen on")
-	db := f.db()
-	demo := f.boolean("demo", "BILLING_DEMO", "seed demo data into an empty database and print ready-to-use tokens")
-	pprofAddr := f.str("pprof", "BILLING_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060")
-	timeout := f.Duration("request-timeout", handlers.DefaultRequestTimeout, "deadline of each request, its database calls included")
 	if err := parse(f, args); err != nil {
 		return err
 	}
-	log := newLogger(os.Stderr)
-	if *timeout <= 0 {
-		return errors.New("serve: --request-timeout must be positive")
-	}
+	cfg := f.Config
+	log := cfg.newLogger(os.Stderr)
 
-	jwtCfg, err := jwtConfig(*db.dataDir, *demo)
+	jwtCfg, err := cfg.jwtConfig(cfg.Demo)
 	if err != nil {
 		return err
 	}
@@ -49,36 +41,28 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	signer, err := checkedSigner(jwtCfg, verifier)
+	signer, err := checkedSigner(cfg, jwtCfg, verifier)
 	if err != nil {
-		if *demo {
+		if cfg.Demo {
 			return err
 		}
 		log.Warn("dashboard sign-in is off: no key to sign tokens with", "err", err)
 	}
-	sessionTTL, err := durationSetting("BILLING_SESSION_TTL")
-	if err != nil {
-		return err
-	}
-	proxies, err := trustedProxies()
-	if err != nil {
-		return err
-	}
 	// Not connected yet: the service starts even while the database is down.
-	store, err := db.openStore()
+	store, err := cfg.openStore()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	baseURL := "http://" + ln.Addr().String()
 
 	var ready atomic.Bool
-	if *demo {
+	if cfg.Demo {
 		// Demo data needs the database now; the demo runs on a local file.
 		if err := migrateUntilDone(ctx, store, log); err != nil {
 			ln.Close()
@@ -99,8 +83,8 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			}
 		}()
 	}
-	if *pprofAddr != "" {
-		_, stop, err := servePprof(*pprofAddr, log)
+	if cfg.PprofAddr != "" {
+		_, stop, err := servePprof(cfg.PprofAddr, log)
 		if err != nil {
 			ln.Close()
 			return err
@@ -114,9 +98,9 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			Verifier:       verifier,
 			Signer:         signer,
 			Logger:         log,
-			SessionTTL:     sessionTTL,
-			TrustedProxies: proxies,
-			RequestTimeout: *timeout,
+			SessionTTL:     cfg.SessionTTL,
+			TrustedProxies: cfg.TrustedProxies,
+			RequestTimeout: cfg.RequestTimeout,
 			Ready:          ready.Load,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -150,8 +134,8 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 // checkedSigner builds the signer and proves that the verifier accepts its
 // tokens, so that a private key not matching the public key is found at
 // start-up, not at the first sign-in.
-func checkedSigner(cfg auth.JWTConfig, v *auth.Verifier) (*auth.Signer, error) {
-	s, err := newSigner(cfg)
+func checkedSigner(c *Config, cfg auth.JWTConfig, v *auth.Verifier) (*auth.Signer, error) {
+	s, err := c.newSigner(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -163,39 +147,6 @@ func checkedSigner(cfg auth.JWTConfig, v *auth.Verifier) (*auth.Signer, error) {
 		return nil, fmt.Errorf("tokens signed with BILLING_JWT_PRIVATE_KEY are refused (%v): it does not match the public key", err)
 	}
 	return s, nil
-}
-
-// durationSetting reads an optional duration variable (0 when unset).
-func durationSetting(name string) (time.Duration, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s=%q is not a positive duration such as 8h", name, v)
-	}
-	return d, nil
-}
-
-// trustedProxies reads BILLING_TRUSTED_PROXIES: CIDRs, or single addresses.
-func trustedProxies() ([]*net.IPNet, error) {
-	var out []*net.IPNet
-	for _, s := range splitList(os.Getenv("BILLING_TRUSTED_PROXIES")) {
-		if !strings.Contains(s, "/") {
-			if ip := net.ParseIP(s); ip != nil && ip.To4() != nil {
-				s += "/32"
-			} else {
-				s += "/128"
-			}
-		}
-		_, n, err := net.ParseCIDR(s)
-		if err != nil {
-			return nil, fmt.Errorf("BILLING_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", s)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 // migrateUntilDone applies the migrations, retrying with backoff while the

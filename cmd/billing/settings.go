@@ -51,7 +51,7 @@ type setting struct {
 	shown string   // the default as help shows it, when def does not say it
 	in    []string // commands that take it: "bench" is every bench verb
 	usage string   // plain text: help, README and flag usage show it as is
-	set   parser
+	read  parser
 }
 
 // parser stores a setting's value in Config, or says what a good value is.
@@ -77,47 +77,47 @@ func (c *Config) settings() []setting {
 	load := []string{"bench query", "bench ingest"}
 	return []setting{
 		{flag: "addr", env: "BILLING_ADDR", def: "127.0.0.1:8080", in: []string{"serve"},
-			usage: "address to listen on", set: text(&c.Addr)},
+			usage: "address to listen on", read: text(&c.Addr)},
 		{flag: "db", env: "BILLING_DATABASE_URL", shown: "<data dir>/billing.db", in: db,
 			usage: "database URL: postgres://… or postgresql://…, or a SQLite file path (bench query and bench ingest: none, the database of --baseline and the check)",
-			set:   text(&c.DatabaseURL)},
+			read:  text(&c.DatabaseURL)},
 		{flag: "data-dir", env: "BILLING_DATA_DIR", def: "data", in: files,
-			usage: "folder for the SQLite file and the demo JWT secret", set: text(&c.DataDir)},
+			usage: "folder for the SQLite file and the demo JWT secret", read: text(&c.DataDir)},
 		{flag: "db-conns", env: "BILLING_DB_CONNS", shown: fmt.Sprintf("%d on Postgres, 8 on SQLite", repo.DefaultPostgresConns), in: pool,
-			usage: "most database connections (bench query: its baselines' pool; leave it as the service's)", set: count(&c.DBConns)},
+			usage: "most database connections (bench query: its baselines' pool; leave it as the service's)", read: count(&c.DBConns)},
 		{flag: "demo", env: "BILLING_DEMO", shown: "false", in: []string{"serve"},
-			usage: "seed demo data into an empty database and print ready-to-use tokens", set: boolean(&c.Demo)},
+			usage: "seed demo data into an empty database and print ready-to-use tokens", read: boolean(&c.Demo)},
 		{flag: "pprof", env: "BILLING_PPROF_ADDR", shown: "off", in: []string{"serve"},
-			usage: "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060", set: text(&c.PprofAddr)},
+			usage: "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060", read: text(&c.PprofAddr)},
 		{flag: "request-timeout", def: shortDuration(handlers.DefaultRequestTimeout), in: []string{"serve"},
-			usage: "deadline of each request, its database calls included", set: duration(&c.RequestTimeout)},
+			usage: "deadline of each request, its database calls included", read: duration(&c.RequestTimeout)},
 		{env: "BILLING_JWT_ALGORITHM", def: "HS256", in: signing,
-			usage: "HS256, RS256 or ES256: only this algorithm is accepted", set: algorithm(&c.JWTAlgorithm)},
+			usage: "HS256, RS256 or ES256: only this algorithm is accepted", read: algorithm(&c.JWTAlgorithm)},
 		{env: "BILLING_JWT_SECRET", in: signing,
 			usage: "HS256 secret, at least 32 bytes; with --demo and none set, one is generated into <data dir>/jwt-secret (mode 0600) and reused",
-			set:   secret(&c.JWTSecret)},
+			read:  secret(&c.JWTSecret)},
 		{env: "BILLING_JWT_PUBLIC_KEY", in: signing,
-			usage: "PEM public key, or the path of a PEM file, for RS256/ES256", set: text(&c.JWTPublicKey)},
+			usage: "PEM public key, or the path of a PEM file, for RS256/ES256", read: text(&c.JWTPublicKey)},
 		{env: "BILLING_JWT_PRIVATE_KEY", in: signing,
 			usage: "PEM private key, or its path, for RS256/ES256: signs billing token and dashboard sign-ins; without it serve starts, but sign-in answers 503 SignInUnavailable",
-			set:   text(&c.JWTPrivateKey)},
+			read:  text(&c.JWTPrivateKey)},
 		{env: "BILLING_JWT_ISSUER", in: signing,
-			usage: "required iss claim (checked when set; written by billing token)", set: text(&c.JWTIssuer)},
+			usage: "required iss claim (checked when set; written by billing token)", read: text(&c.JWTIssuer)},
 		{env: "BILLING_JWT_AUDIENCE", in: signing,
-			usage: "required aud claim (checked when set; written by billing token)", set: text(&c.JWTAudience)},
+			usage: "required aud claim (checked when set; written by billing token)", read: text(&c.JWTAudience)},
 		{env: "BILLING_SESSION_TTL", def: shortDuration(handlers.DefaultSessionTTL), in: []string{"serve"},
-			usage: "how long a dashboard sign-in lasts", set: duration(&c.SessionTTL)},
+			usage: "how long a dashboard sign-in lasts", read: duration(&c.SessionTTL)},
 		{env: "BILLING_TRUSTED_PROXIES", shown: "none", in: []string{"serve"},
 			usage: "comma-separated CIDRs (or addresses) of reverse proxies whose X-Forwarded-For names the client; without them the peer address is the client",
-			set:   cidrs(&c.TrustedProxies)},
+			read:  cidrs(&c.TrustedProxies)},
 		{env: "BILLING_LOG_FORMAT", def: "text", in: []string{"serve"},
-			usage: "text, or json (anything else is text)", set: text(&c.LogFormat)},
+			usage: "text, or json (anything else is text)", read: text(&c.LogFormat)},
 		{env: "BILLING_LOG_LEVEL", def: "info", in: []string{"serve"},
-			usage: "debug, info, warn or error (anything else is info)", set: level(&c.LogLevel)},
+			usage: "debug, info, warn or error (anything else is info)", read: level(&c.LogLevel)},
 		{flag: "url", env: "BILLING_BENCH_URL", def: "http://127.0.0.1:8080", in: load,
-			usage: "the service's base URL", set: text(&c.BenchURL)},
+			usage: "the service's base URL", read: text(&c.BenchURL)},
 		{flag: "token", env: "BILLING_BENCH_TOKEN", in: load,
-			usage: "SystemAdministrator bearer token, from billing token --sub bench --roles SystemAdministrator", set: text(&c.BenchToken)},
+			usage: "SystemAdministrator bearer token, from billing token --sub bench --roles SystemAdministrator", read: text(&c.BenchToken)},
 	}
 }
 
@@ -170,7 +170,7 @@ func newFlags(name string) flags {
 		if !s.takenBy(name) {
 			continue
 		}
-		r := &rawValue{text: s.def, isBool: s.set.isBool}
+		r := &rawValue{text: s.def, isBool: s.read.isBool}
 		if v := os.Getenv(s.env); s.env != "" && v != "" {
 			r.text = v
 		}
@@ -189,7 +189,7 @@ func (f flags) load() error {
 	f.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
 	var problems []string
 	for _, s := range f.taken {
-		if err := s.set.set(s.raw.text); err != nil {
+		if err := s.read.set(s.raw.text); err != nil {
 			name := s.env
 			if given[s.flag] || s.env == "" {
 				name = "--" + s.flag
@@ -199,7 +199,8 @@ func (f flags) load() error {
 	}
 	// What no single setting can see:
 	c := f.Config
-	if len(problems) == 0 && c.JWTAlgorithm != "HS256" && c.JWTPublicKey == "" && slices.ContainsFunc(f.taken, func(s takenSetting) bool { return s.env == "BILLING_JWT_PUBLIC_KEY" }) {
+	takesKeys := slices.ContainsFunc(f.taken, func(s takenSetting) bool { return s.env == "BILLING_JWT_PUBLIC_KEY" })
+	if takesKeys && (c.JWTAlgorithm == "RS256" || c.JWTAlgorithm == "ES256") && c.JWTPublicKey == "" {
 		problems = append(problems, "BILLING_JWT_PUBLIC_KEY: required for BILLING_JWT_ALGORITHM="+c.JWTAlgorithm)
 	}
 	if len(problems) > 0 {

@@ -45,8 +45,10 @@ type JWTConfig struct {
 
 // Verifier checks tokens strictly against one configuration.
 type Verifier struct {
-	parser *jwt.Parser
-	key    any
+	parser   *jwt.Parser
+	key      any
+	now      func() time.Time
+	verified *verifiedTokens
 }
 
 // NewVerifier prepares a verifier; it fails on an incomplete configuration.
@@ -83,10 +85,12 @@ func NewVerifier(cfg JWTConfig) (*Verifier, error) {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
+	now := time.Now
 	if cfg.Now != nil {
+		now = cfg.Now
 		opts = append(opts, jwt.WithTimeFunc(cfg.Now))
 	}
-	return &Verifier{parser: jwt.NewParser(opts...), key: key}, nil
+	return &Verifier{parser: jwt.NewParser(opts...), key: key, now: now, verified: newVerifiedTokens(maxVerifiedTokens)}, nil
 }
 
 func parsePublicKey(data []byte) (any, error) {
@@ -109,8 +113,14 @@ func parsePublicKey(data []byte) (any, error) {
 	return nil, fmt.Errorf("unsupported public key type %T", pub)
 }
 
-// Verify checks a token's signature, algorithm and claims.
-func (v *Verifier) Verify(raw string) (*Claims, error) {
+// verify checks a token's signature, algorithm and claims.
+// golang-jwt reads the header and claims with encoding/json, which lets the
+// last of two equal keys win and reads "exp":"123" as a number, and it
+// ignores crit; checkStructure refuses all three first (see checkStructure).
+func (v *Verifier) verify(raw string) (*Claims, error) {
+	if err := checkStructure(raw); err != nil {
+		return nil, err
+	}
 	claims := &Claims{}
 	_, err := v.parser.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return v.key, nil })
 	switch {
@@ -124,7 +134,13 @@ func (v *Verifier) Verify(raw string) (*Claims, error) {
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 		return nil, errors.New("Token not valid yet")
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return nil, errors.New("Token has no expiry")
+		switch {
+		case claims.ExpiresAt == nil:
+			return nil, errors.New("Token has no expiry")
+		case claims.Issuer == "":
+			return nil, errors.New("Token has no issuer")
+		}
+		return nil, errors.New("Token has no audience")
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
 		return nil, errors.New("Invalid Issuer")
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):

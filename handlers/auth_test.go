@@ -4,12 +4,14 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/handlers"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -160,4 +162,89 @@ func TestHealthChecksNeedNoAuth(t *testing.T) {
 		}
 	}
 	e.get("/no/such/route", "").expectError(t, 404, "NotFound")
+}
+
+// rawToken signs any header and claims text with the test secret, so that
+// a token can carry what no JWT library would write.
+func rawToken(t *testing.T, header, claims string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding.EncodeToString
+	signing := enc([]byte(header)) + "." + enc([]byte(claims))
+	sig, err := jwt.SigningMethodHS256.Sign(signing, testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signing + "." + enc(sig)
+}
+
+// TestLenientTokensRefused: tokens that a lenient reader would take are 401
+// with the real reason, on both faces and by cookie too.
+func TestLenientTokensRefused(t *testing.T) {
+	repotest.Each(t, func(t *testing.T, store *repo.Store) {
+		e := newEnv(t, store, func(c *auth.JWTConfig) { c.Issuer, c.Audience = "billing-tests", "billing-api" })
+		sid := e.account("Parent", "", models.NewDate(2024, 1, 1))
+		exp := frozenNow.Add(time.Hour).Unix()
+		const hdr = `{"alg":"HS256","typ":"JWT"}`
+		rest := fmt.Sprintf(`"iss":"billing-tests","aud":"billing-api","sub":"u1","exp":%d,"accountIds":["%s"]`, exp, sid)
+		good := rawToken(t, hdr, `{`+rest+`,"roles":["SystemAdministrator"]}`)
+		cases := []struct{ name, token, reason string }{
+			{"crit naming an unknown extension", rawToken(t, `{"alg":"HS256","typ":"JWT","crit":["urn:example:ext"],"urn:example:ext":true}`, `{`+rest+`,"roles":["SystemAdministrator"]}`), "crit"},
+			{"exp as a string", rawToken(t, hdr, fmt.Sprintf(`{"iss":"billing-tests","aud":"billing-api","sub":"u1","exp":"%d","roles":["SystemAdministrator"]}`, exp)), "exp must be a number"},
+			{"roles twice", rawToken(t, hdr, `{`+rest+`,"roles":["Viewer"],"roles":["SystemAdministrator"]}`), `"roles" twice`},
+			{"roles and Roles", rawToken(t, hdr, `{`+rest+`,"roles":["Viewer"],"Roles":["SystemAdministrator"]}`), `twice`},
+			{"alg twice in the header", rawToken(t, `{"alg":"HS256","alg":"HS256"}`, `{`+rest+`,"roles":["SystemAdministrator"]}`), `"alg" twice`},
+			{"no issuer", rawToken(t, hdr, fmt.Sprintf(`{"aud":"billing-api","sub":"u1","exp":%d,"roles":["SystemAdministrator"]}`, exp)), "Token has no issuer"},
+			{"no audience", rawToken(t, hdr, fmt.Sprintf(`{"iss":"billing-tests","sub":"u1","exp":%d,"roles":["SystemAdministrator"]}`, exp)), "Token has no audience"},
+			{"no expiry", rawToken(t, hdr, `{"iss":"billing-tests","aud":"billing-api","sub":"u1","roles":["SystemAdministrator"]}`), "Token has no expiry"},
+		}
+		servicestack := "/billing/usage?AccountId=" + sid
+		restcomm := "/2010-04-01/Accounts/" + sid + "/Usage/Records.json"
+		for _, p := range []string{servicestack, restcomm} {
+			if r := e.get(p, good); r.StatusCode != 200 {
+				t.Fatalf("GET %s with a well-formed token: %d %s", p, r.StatusCode, r.body)
+			}
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				eb := e.get(servicestack, c.token).expectError(t, 401, "TokenException")
+				if !strings.Contains(eb.ResponseStatus.Message, c.reason) {
+					t.Errorf("ServiceStack message %q, want %q", eb.ResponseStatus.Message, c.reason)
+				}
+				req, _ := http.NewRequest(http.MethodGet, e.srv.URL+servicestack, nil)
+				req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: c.token})
+				e.send(req).expectError(t, 401, "TokenException")
+
+				r := e.get(restcomm, c.token)
+				var tw struct {
+					Code    int    `json:"code"`
+					Message string `json:"message"`
+					Status  int    `json:"status"`
+				}
+				r.json(t, &tw)
+				if r.StatusCode != 401 || tw.Code != 20003 || tw.Status != 401 || !strings.Contains(tw.Message, c.reason) {
+					t.Errorf("Restcomm: %d %s, want 401 code 20003 saying %q", r.StatusCode, r.body, c.reason)
+				}
+			})
+		}
+	})
+}
+
+// TestReadyzRetryAfter: both kinds of 503 from /readyz say when to retry.
+func TestReadyzRetryAfter(t *testing.T) {
+	repotest.Each(t, func(t *testing.T, store *repo.Store) {
+		starting, _ := newSignInEnv(t, store, func(c *handlers.Config) { c.Ready = func() bool { return false } })
+		down, _ := newSignInEnv(t, store, nil)
+		if r := down.get("/readyz", ""); r.StatusCode != 200 || r.Header.Get("Retry-After") != "" {
+			t.Fatalf("ready: %d %q %s", r.StatusCode, r.Header.Get("Retry-After"), r.body)
+		}
+		if err := store.Close(); err != nil { // the database goes away
+			t.Fatal(err)
+		}
+		for name, e := range map[string]*env{"not migrated yet": starting, "database unreachable": down} {
+			r := e.get("/readyz", "")
+			if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "1" {
+				t.Errorf("%s: %d Retry-After %q %s", name, r.StatusCode, r.Header.Get("Retry-After"), r.body)
+			}
+		}
+	})
 }

@@ -85,3 +85,21 @@ func TestXMLTextIsAlwaysWellFormed(t *testing.T) {
 		t.Errorf("%q, want %q", got, want)
 	}
 }
+
+// TestTwilioCSVCells: the Restcomm face's CSV writes ordinary cells exactly
+// as encoding/csv does and neutralises formulas.
+func TestTwilioCSVCells(t *testing.T) {
+	plain := [][]string{{"a", "b,c", `q"uote`, "line\nbreak", " lead", "", `\.`, "-1.5", "+3", "0.25", "x=1", "é"}}
+	var want bytes.Buffer
+	if err := csv.NewWriter(&want).WriteAll(plain); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := appendTwilioCSV(nil, plain)
+	if string(got) != want.String() {
+		t.Errorf("plain cells:\n got %q\nwant %q", got, want.String())
+	}
+	got, _ = appendTwilioCSV(nil, [][]string{{"=1+2", "+cmd", "-2+3", "@A1", "\tx", "\rx", `=A1,"b"`}})
+	if w := `"'=1+2","'+cmd","'-2+3","'@A1","'` + "\t" + `x","'` + "\r" + `x","'=A1,""b"""` + "\n"; string(got) != w {
+		t.Errorf("formulas:\n got %q\nwant %q", got, w)
+	}
+}

@@ -24,7 +24,7 @@ type metrics struct {
 	duplicates prometheus.Counter
 }
 
-func newMetrics(dbStats func() sql.DBStats) *metrics {
+func newMetrics(dbStats func() sql.DBStats, more ...prometheus.Collector) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -55,6 +55,7 @@ func newMetrics(dbStats func() sql.DBStats) *metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		dbStatsCollector(dbStats),
 	)
+	m.registry.MustRegister(more...)
 	return m
 }
 

@@ -2,13 +2,13 @@ package handlers
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/evovoice/billing/models"
@@ -299,12 +299,30 @@ func writeTwilioCSV(c echo.Context, status int, rows [][]string) error {
 	return writeTwilioBody(c, status, twilioContentTypes[formatCSV], body)
 }
 
+// appendTwilioCSV writes rows as encoding/csv does (LF line ends; quotes
+// around a field with a comma, quote, line break or leading space), with
+// formulas neutralised as in ServiceStack's CSV (defuseFormula).
 func appendTwilioCSV(dst []byte, rows [][]string) ([]byte, error) {
-	buf := bytes.NewBuffer(dst)
-	if err := csv.NewWriter(buf).WriteAll(rows); err != nil {
-		return dst, err
+	for _, row := range rows {
+		for i, field := range row {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			field, defused := defuseFormula(field)
+			if defused || field == `\.` || strings.ContainsAny(field, ",\"\r\n") || leadingSpace(field) {
+				dst = appendQuoted(dst, field)
+			} else {
+				dst = append(dst, field...)
+			}
+		}
+		dst = append(dst, '\n')
 	}
-	return buf.Bytes(), nil
+	return dst, nil
+}
+
+func leadingSpace(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return s != "" && unicode.IsSpace(r)
 }
 
 func writeTwilioBody(c echo.Context, status int, contentType string, body []byte) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/evovoice/billing/web"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Store is what the handlers need from storage.
@@ -59,6 +60,9 @@ type Config struct {
 	// SignInLimits per user name and per client address; the auth package's
 	// defaults when zero.
 	NameLimit, AddrLimit auth.ThrottleLimit
+	// Collectors are more metrics for /metrics: the stream consumer's and
+	// the usage trigger engine's.
+	Collectors []prometheus.Collector
 	// Ready reports whether the database is migrated and the API may serve;
 	// until then requests that need the database get 503. nil means ready
 	// from the start.
@@ -122,7 +126,7 @@ func New(cfg Config) *echo.Echo {
 		log:        cfg.Logger,
 		now:        cfg.Now,
 		ready:      cfg.Ready,
-		metrics:    newMetrics(cfg.Store.DBStats),
+		metrics:    newMetrics(cfg.Store.DBStats, cfg.Collectors...),
 	}
 	assets, err := web.Assets()
 	if err != nil {
@@ -142,6 +146,7 @@ func New(cfg Config) *echo.Echo {
 		a.accessLog,
 		middleware.Recover(),
 		securityHeaders,
+		sameOriginWrites(cfg.TrustedProxies),
 		requestTimeout(cfg.RequestTimeout),
 		a.requireReady,
 	)
@@ -283,14 +288,19 @@ func (a *API) healthz(c echo.Context) error {
 }
 
 func (a *API) readyz(c echo.Context) error {
+	// Load balancers and `billing check` may retry a 503 after this long.
+	notReady := func(status string) error {
+		c.Response().Header().Set("Retry-After", "1")
+		return writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": status})
+	}
 	if !a.ready() {
-		return writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": "starting: the database has not been reached and migrated yet"})
+		return notReady("starting: the database has not been reached and migrated yet")
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if err := a.store.Ping(ctx); err != nil {
 		a.log.Warn("database not reachable", "err", err)
-		return writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return notReady("database unavailable")
 	}
 	return writeJSON(c, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -68,8 +68,8 @@ func (s *Store) Account(ctx context.Context, sid string) (models.Account, error)
 	return rows[0].model(), nil
 }
 
-// AuthTokenHash returns the stored hash of an account's auth token, or ErrNotFound.
-func (s *Store) AuthTokenHash(ctx context.Context, sid string) (string, error) {
+// authTokenHash reads AuthTokenHash from the database.
+func (s *Store) authTokenHash(ctx context.Context, sid string) (string, error) {
 	var hashes []string
 	if err := s.db.WithContext(ctx).Model(&accountRow{}).Where("sid = ?", sid).Limit(1).Pluck("auth_token_hash", &hashes).Error; err != nil {
 		return "", err
@@ -80,9 +80,14 @@ func (s *Store) AuthTokenHash(ctx context.Context, sid string) (string, error) {
 	return hashes[0], nil
 }
 
-// SetAuthTokenHash replaces an account's auth token, or returns ErrNotFound.
-func (s *Store) SetAuthTokenHash(ctx context.Context, sid, hash string) error {
-	res := s.db.WithContext(ctx).Model(&accountRow{}).Where("sid = ?", sid).Update("auth_token_hash", hash)
+// SetAuthToken replaces an account's auth token: its hash, for
+// verification, and the token sealed for signing webhooks (nil when no
+// secret key is configured, which also discards a previously sealed token,
+// so that callbacks are never signed with a revoked one). ErrNotFound when
+// the account does not exist.
+func (s *Store) SetAuthToken(ctx context.Context, sid, hash string, sealed []byte) error {
+	res := s.db.WithContext(ctx).Model(&accountRow{}).Where("sid = ?", sid).
+		Updates(map[string]any{"auth_token_hash": hash, "auth_token_sealed": sealed})
 	if res.Error != nil {
 		return res.Error
 	}
@@ -92,8 +97,29 @@ func (s *Store) SetAuthTokenHash(ctx context.Context, sid, hash string) error {
 	return nil
 }
 
-// Descendants returns the account and all of its sub-accounts, at any depth.
-func (s *Store) Descendants(ctx context.Context, sid string) ([]string, error) {
+// SealedAuthToken returns an account's sealed auth token: nil when it was
+// set without a secret key; ErrNotFound for an unknown account.
+func (s *Store) SealedAuthToken(ctx context.Context, sid string) ([]byte, error) {
+	var sealed []byte
+	rows, err := s.query(ctx, "SELECT auth_token_sealed FROM accounts WHERE sid = ?", sid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, ErrNotFound
+	}
+	if err := rows.Scan(&sealed); err != nil {
+		return nil, err
+	}
+	return sealed, rows.Err()
+}
+
+// descendants reads Descendants from the database.
+func (s *Store) descendants(ctx context.Context, sid string) ([]string, error) {
 	var sids []string
 	err := s.db.WithContext(ctx).Raw(`
 		WITH RECURSIVE tree(sid) AS (
@@ -119,9 +145,8 @@ func (s *Store) upwards() string {
 	return `SELECT sid, parent_sid, 0 FROM accounts WHERE sid = ? UNION ALL ` + step
 }
 
-// Lineage returns the account followed by its parent, grandparent and so on up
-// to the top-level account; ErrNotFound when the account does not exist.
-func (s *Store) Lineage(ctx context.Context, sid string) ([]string, error) {
+// lineage reads Lineage from the database.
+func (s *Store) lineage(ctx context.Context, sid string) ([]string, error) {
 	var rows []struct {
 		Sid   string
 		Depth int
@@ -142,10 +167,8 @@ func (s *Store) Lineage(ctx context.Context, sid string) ([]string, error) {
 	return out, nil
 }
 
-// AccountOverview returns, in one statement, an account with what reading
-// its usage needs first: its lineage, for the scope check, and its first
-// usage day, for default ranges. ErrNotFound when the account does not exist.
-func (s *Store) AccountOverview(ctx context.Context, sid string) (models.AccountOverview, error) {
+// accountOverview reads AccountOverview from the database in one statement.
+func (s *Store) accountOverview(ctx context.Context, sid string) (models.AccountOverview, error) {
 	rows, err := s.query(ctx, `
 		WITH RECURSIVE up(sid, parent_sid, depth) AS (`+s.upwards()+`)
 		SELECT up.sid, a.name, a.parent_sid, a.currency, a.created_at,

@@ -26,33 +26,154 @@ type eventKey struct{ account, id string }
 // rejects it whole, with every bad event named by index. Events already in the
 // ledger with the same content are reported as duplicates and change nothing.
 func (s *Store) RecordUsageEvents(ctx context.Context, events []models.UsageEvent) (models.IngestResult, error) {
-	if len(events) > models.MaxBatchEvents {
-		return models.IngestResult{}, fmt.Errorf("a batch holds at most %d events", models.MaxBatchEvents)
+	res, rejected, err := s.record(ctx, events, false)
+	if err != nil || len(rejected) == 0 {
+		return res, err
 	}
-	unique, batchDups, err := dedupeBatch(events)
-	if err != nil {
-		return models.IngestResult{}, err
+	return models.IngestResult{}, rejectionError(rejected)
+}
+
+// Rejection is an event RecordUsageEventsIsolated left out, and why.
+type Rejection struct {
+	Index  int
+	Code   string // models.CodeConflict, CodeNotFound or CodeInvalid
+	Reason string // about the event alone, without its index
+}
+
+// RecordUsageEventsIsolated is RecordUsageEvents for events that stand alone,
+// such as the messages of a stream: the events RecordUsageEvents would reject
+// the batch for are left out and returned, and the others are stored in one
+// transaction, so that one bad event never holds back the rest.
+func (s *Store) RecordUsageEventsIsolated(ctx context.Context, events []models.UsageEvent) (models.IngestResult, []Rejection, error) {
+	res, rejected, err := s.record(ctx, events, true)
+	out := make([]Rejection, len(rejected))
+	for i, r := range rejected {
+		out[i] = Rejection{Index: r.index, Code: r.field.Code, Reason: r.reason}
+	}
+	return res, out, err
+}
+
+// rejection is one event refused by ingestion: the error of the batch API,
+// and the same said of the event alone.
+type rejection struct {
+	index    int
+	conflict bool // found in the ledger: a ConflictError rather than a ValidationError
+	field    models.FieldError
+	reason   string
+}
+
+func reject(i int, field, code, message, reason string) rejection {
+	return rejection{index: i, field: models.FieldError{Field: field, Code: code, Message: message}, reason: reason}
+}
+
+// rejectionError is the batch error for rejected events: a conflict with the
+// ledger when that is all there is, else a validation error.
+func rejectionError(rejected []rejection) error {
+	var bad models.ValidationError
+	conflictOnly := true
+	for _, r := range rejected {
+		bad.Add(r.field.Field, r.field.Code, r.field.Message)
+		conflictOnly = conflictOnly && r.conflict
+	}
+	if conflictOnly {
+		return &models.ConflictError{ValidationError: bad}
+	}
+	return &bad
+}
+
+// record runs ingestion; isolate leaves rejected events out rather than
+// rejecting the batch. In both modes, every rejection found is returned.
+func (s *Store) record(ctx context.Context, events []models.UsageEvent, isolate bool) (models.IngestResult, []rejection, error) {
+	if len(events) > models.MaxBatchEvents {
+		return models.IngestResult{}, nil, fmt.Errorf("a batch holds at most %d events", models.MaxBatchEvents)
+	}
+	unique, batchDups, firstOf, rejected := dedupeBatch(events)
+	if len(rejected) > 0 && !isolate {
+		return models.IngestResult{}, rejected, nil
 	}
 	var res models.IngestResult
-	err = s.retry(ctx, func() error {
-		inserted, dups, err := s.ingest(ctx, events, unique)
+	var more []rejection
+	err := s.retry(ctx, func() error {
+		var inserted int
+		var dups []int
+		var err error
+		inserted, dups, more, err = s.ingest(ctx, events, unique, isolate)
 		res = models.IngestResult{Accepted: inserted, Duplicates: append(slices.Clone(batchDups), dups...)}
 		return err
 	})
 	if err != nil {
-		return models.IngestResult{}, err
+		return models.IngestResult{}, nil, err
 	}
+	rejected = append(rejected, more...)
+	// A repeat inside the batch shares the fate of its first occurrence.
+	out := map[int]rejection{}
+	for _, r := range rejected {
+		out[r.index] = r
+	}
+	res.Duplicates = slices.DeleteFunc(res.Duplicates, func(i int) bool {
+		r, bad := out[firstOf[i]]
+		if bad {
+			r.index = i
+			rejected = append(rejected, r)
+		}
+		return bad
+	})
 	slices.Sort(res.Duplicates)
-	return res, nil
+	slices.SortFunc(rejected, func(a, b rejection) int { return cmp.Compare(a.index, b.index) })
+	if len(rejected) > 0 && !isolate {
+		return models.IngestResult{}, rejected, nil
+	}
+	if d := s.dir.Load(); d != nil {
+		// Committed: the next request of this process sees the new first
+		// usage days (duplicates repeat stored days, which changes nothing;
+		// rejected events were not stored, so they move nothing).
+		d.noteUsage(storedEvents(events, rejected))
+	}
+	if s.ingested != nil && res.Accepted > 0 {
+		s.ingested(eventAccounts(events))
+	}
+	return res, rejected, nil
+}
+
+// storedEvents is the batch less its rejected events.
+func storedEvents(events []models.UsageEvent, rejected []rejection) []models.UsageEvent {
+	if len(rejected) == 0 {
+		return events
+	}
+	bad := make(map[int]bool, len(rejected))
+	for _, r := range rejected {
+		bad[r.index] = true
+	}
+	out := make([]models.UsageEvent, 0, len(events)-len(bad))
+	for i, e := range events {
+		if !bad[i] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// eventAccounts lists the distinct accounts of a batch.
+func eventAccounts(events []models.UsageEvent) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range events {
+		if !seen[e.AccountSid] {
+			seen[e.AccountSid] = true
+			out = append(out, e.AccountSid)
+		}
+	}
+	return out
 }
 
 // dedupeBatch finds ids repeated inside the batch: a repeat with the same
-// content is a duplicate, with other content an error. It returns the indexes
-// of the first occurrences, sorted by key so that concurrent batches take
-// their locks in one order, and the indexes of the repeats.
-func dedupeBatch(events []models.UsageEvent) (unique, dups []int, err error) {
+// content is a duplicate (firstOf names its first occurrence), with other
+// content a rejection. It returns the indexes of the first occurrences,
+// sorted by key so that concurrent batches take their locks in one order,
+// and the indexes of the repeats.
+func dedupeBatch(events []models.UsageEvent) (unique, dups []int, firstOf map[int]int, rejected []rejection) {
 	first := make(map[eventKey]int, len(events))
-	var bad models.ValidationError
+	firstOf = map[int]int{}
 	unique = make([]int, 0, len(events))
 	for i, e := range events {
 		k := eventKey{e.AccountSid, e.ID}
@@ -63,26 +184,37 @@ func dedupeBatch(events []models.UsageEvent) (unique, dups []int, err error) {
 			unique = append(unique, i)
 		case events[j].SameContent(e):
 			dups = append(dups, i)
+			firstOf[i] = j
 		default:
-			bad.Add(fmt.Sprintf("events[%d].id", i), models.CodeConflict,
-				fmt.Sprintf("events[%d] repeats the id %q of events[%d] with other content", i, e.ID, j))
+			rejected = append(rejected, reject(i, fmt.Sprintf("events[%d].id", i), models.CodeConflict,
+				fmt.Sprintf("events[%d] repeats the id %q of events[%d] with other content", i, e.ID, j),
+				fmt.Sprintf("an earlier event of the same batch has the id %q with other content", e.ID)))
 		}
-	}
-	if err := bad.Err(); err != nil {
-		return nil, nil, err
 	}
 	slices.SortFunc(unique, func(a, b int) int {
 		return cmp.Or(strings.Compare(events[a].AccountSid, events[b].AccountSid), strings.Compare(events[a].ID, events[b].ID))
 	})
-	return unique, dups, nil
+	return unique, dups, firstOf, rejected
 }
 
-// ingest runs one attempt of the transaction.
-func (s *Store) ingest(ctx context.Context, events []models.UsageEvent, unique []int) (inserted int, dups []int, err error) {
+// ingest runs one attempt of the transaction. Without isolate, a rejected
+// event stops it before anything is written.
+func (s *Store) ingest(ctx context.Context, events []models.UsageEvent, unique []int, isolate bool) (inserted int, dups []int, rejected []rejection, err error) {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.checkAccounts(tx, events, unique); err != nil {
+		bad, err := s.checkAccounts(tx, events, unique)
+		if err != nil {
 			return err
 		}
+		if len(bad) > 0 && !isolate {
+			rejected = bad
+			return nil
+		}
+		rejected = bad
+		refused := map[int]bool{}
+		for _, r := range bad {
+			refused[r.index] = true
+		}
+		unique := slices.DeleteFunc(slices.Clone(unique), func(i int) bool { return refused[i] })
 		stored, err := s.insertEvents(tx, events, unique)
 		if err != nil {
 			return err
@@ -96,17 +228,28 @@ func (s *Store) ingest(ctx context.Context, events []models.UsageEvent, unique [
 				existing = append(existing, i)
 			}
 		}
-		if dups, err = s.compareExisting(tx, events, existing); err != nil {
+		var conflicts []rejection
+		if dups, conflicts, err = s.compareExisting(tx, events, existing); err != nil {
 			return err
+		}
+		rejected = append(rejected, conflicts...)
+		if len(conflicts) > 0 && !isolate {
+			return errRejected // roll back what was inserted
 		}
 		inserted = len(fresh)
 		return s.applyRollups(tx, events, fresh)
 	})
-	return inserted, dups, err
+	if errors.Is(err, errRejected) {
+		return 0, nil, rejected, nil
+	}
+	return inserted, dups, rejected, err
 }
 
+// errRejected rolls back a batch that holds a conflicting event.
+var errRejected = errors.New("the batch holds rejected events")
+
 // checkAccounts rejects events of unknown accounts or in another currency.
-func (s *Store) checkAccounts(tx *gorm.DB, events []models.UsageEvent, unique []int) error {
+func (s *Store) checkAccounts(tx *gorm.DB, events []models.UsageEvent, unique []int) ([]rejection, error) {
 	seen := map[string]bool{}
 	var sids []string
 	for _, i := range unique {
@@ -117,21 +260,24 @@ func (s *Store) checkAccounts(tx *gorm.DB, events []models.UsageEvent, unique []
 	}
 	currencies, err := s.accountCurrencies(tx, sids)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var bad models.ValidationError
-	for i, e := range events {
+	var bad []rejection
+	for _, i := range unique {
+		e := events[i]
 		cur, ok := currencies[e.AccountSid]
 		switch {
 		case !ok:
-			bad.Add(fmt.Sprintf("events[%d].accountSid", i), models.CodeNotFound,
-				fmt.Sprintf("events[%d].accountSid: account %s does not exist", i, e.AccountSid))
+			bad = append(bad, reject(i, fmt.Sprintf("events[%d].accountSid", i), models.CodeNotFound,
+				fmt.Sprintf("events[%d].accountSid: account %s does not exist", i, e.AccountSid),
+				fmt.Sprintf("accountSid: account %s does not exist", e.AccountSid)))
 		case e.Currency != "" && e.Currency != cur:
-			bad.Add(fmt.Sprintf("events[%d].currency", i), models.CodeInvalid,
-				fmt.Sprintf("events[%d].currency is %s but account %s is billed in %s", i, e.Currency, e.AccountSid, cur))
+			bad = append(bad, reject(i, fmt.Sprintf("events[%d].currency", i), models.CodeInvalid,
+				fmt.Sprintf("events[%d].currency is %s but account %s is billed in %s", i, e.Currency, e.AccountSid, cur),
+				fmt.Sprintf("currency is %s but account %s is billed in %s", e.Currency, e.AccountSid, cur)))
 		}
 	}
-	return bad.Err()
+	return bad, nil
 }
 
 const eventColumns = 9
@@ -222,9 +368,9 @@ type storedEvent struct {
 
 // compareExisting sorts events the ledger already holds into duplicates (same
 // content) and conflicts (other content), which reject the batch.
-func (s *Store) compareExisting(tx *gorm.DB, events []models.UsageEvent, existing []int) ([]int, error) {
+func (s *Store) compareExisting(tx *gorm.DB, events []models.UsageEvent, existing []int) ([]int, []rejection, error) {
 	if len(existing) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var found []storedEvent
 	if s.dialect == Postgres {
@@ -235,7 +381,7 @@ func (s *Store) compareExisting(tx *gorm.DB, events []models.UsageEvent, existin
 		err := tx.Raw(`SELECT account_sid, event_id, category, occurred_at, count, usage_micros, price_micros FROM usage_events
 			WHERE (account_sid, event_id) IN (SELECT * FROM unnest(?::text[], ?::text[]))`, array(accounts), array(ids)).Find(&found).Error
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for start := 0; s.dialect != Postgres && start < len(existing); start += maxParams / 2 {
@@ -253,7 +399,7 @@ func (s *Store) compareExisting(tx *gorm.DB, events []models.UsageEvent, existin
 		sql.WriteByte(')')
 		var rows []storedEvent
 		if err := tx.Raw(sql.String(), args...).Find(&rows).Error; err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		found = append(found, rows...)
 	}
@@ -265,25 +411,25 @@ func (s *Store) compareExisting(tx *gorm.DB, events []models.UsageEvent, existin
 		}
 	}
 	var dups []int
-	var bad models.ConflictError
+	var bad []rejection
 	for _, i := range existing {
 		e := events[i]
 		old, ok := ledger[eventKey{e.AccountSid, e.ID}]
 		if !ok {
 			// Inserted and gone again in between: impossible, events are never deleted.
-			return nil, fmt.Errorf("event %q of %s vanished during ingestion", e.ID, e.AccountSid)
+			return nil, nil, fmt.Errorf("event %q of %s vanished during ingestion", e.ID, e.AccountSid)
 		}
 		if old.SameContent(e) {
 			dups = append(dups, i)
 			continue
 		}
-		bad.Add(fmt.Sprintf("events[%d].id", i), models.CodeConflict,
-			fmt.Sprintf("events[%d]: id %q was already recorded for %s with other content", i, e.ID, e.AccountSid))
+		r := reject(i, fmt.Sprintf("events[%d].id", i), models.CodeConflict,
+			fmt.Sprintf("events[%d]: id %q was already recorded for %s with other content", i, e.ID, e.AccountSid),
+			fmt.Sprintf("id %q was already recorded for %s with other content", e.ID, e.AccountSid))
+		r.conflict = true
+		bad = append(bad, r)
 	}
-	if len(bad.Errors) > 0 {
-		return nil, &bad
-	}
-	return dups, nil
+	return dups, bad, nil
 }
 
 // rollupKey addresses one rollup row.

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/evovoice/billing/models"
@@ -51,7 +52,21 @@ type Store struct {
 	db      *gorm.DB
 	sqlDB   *sql.DB
 	dialect Dialect
+	// ingested, when set, is told the accounts of each committed ingestion
+	// that stored new events.
+	ingested func(accounts []string)
+	// listenConfig opens the directory's LISTEN connection (Postgres).
+	listenConfig *pgx.ConnConfig
+	dir          atomic.Pointer[directory] // nil until StartDirectory
+	tracer       atomic.Pointer[func(sql string)]
+	// stopListening ends the directory's listener.
+	stopListening atomic.Pointer[context.CancelFunc]
 }
+
+// OnIngest registers f to be told, after each ingestion commit that stored
+// new events, the accounts those events belong to. f must return quickly
+// (it runs on the ingestion's path). Set it before the store is used.
+func (s *Store) OnIngest(f func(accounts []string)) { s.ingested = f }
 
 // DialectOf tells which database a URL names: postgres:// and postgresql://
 // URLs are PostgreSQL, anything else is a path (or file: URI) of a SQLite file.
@@ -82,6 +97,7 @@ func Open(url string) (*Store, error) {
 		db  *gorm.DB
 		err error
 	)
+	s := &Store{}
 	d := DialectOf(url)
 	switch d {
 	case Postgres:
@@ -90,6 +106,8 @@ func Open(url string) (*Store, error) {
 			if pc.ConnectTimeout == 0 {
 				pc.ConnectTimeout = connectTimeout
 			}
+			s.listenConfig = pc.Copy()
+			pc.Tracer = statementTracer{s}
 			// Prepared statements, cached per connection (pgx's default mode).
 			db, err = gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pc)}), cfg)
 		}
@@ -119,7 +137,65 @@ func Open(url string) (*Store, error) {
 		sqlDB.SetMaxIdleConns(8)
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{db: db, sqlDB: sqlDB, dialect: d}, nil
+	s.db, s.sqlDB, s.dialect = db, sqlDB, d
+	if d == SQLite {
+		if err := traceGORM(db, s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// TraceStatements calls f with the text of every statement the store sends
+// from now on (nil: stop), so that tests can count what a request costs. On
+// Postgres it sees every statement pgx sends on the pool's connections; on
+// SQLite every statement of GORM, of the direct reads and of the directory.
+// The directory's LISTEN connection is not traced.
+func (s *Store) TraceStatements(f func(sql string)) {
+	if f == nil {
+		s.tracer.Store(nil)
+		return
+	}
+	s.tracer.Store(&f)
+}
+
+func (s *Store) trace(ctx context.Context, q string) {
+	if f := s.tracer.Load(); f != nil && ctx.Value(listenerWork{}) == nil {
+		(*f)(q)
+	}
+}
+
+// listenerWork marks the context of the directory listener's reads, which
+// serve no request and are not traced.
+type listenerWork struct{}
+
+// statementTracer reports Postgres statements to the store's tracer.
+type statementTracer struct{ s *Store }
+
+func (t statementTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	t.s.trace(ctx, data.SQL)
+	return ctx
+}
+
+func (statementTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// traceGORM reports GORM's SQLite statements to the store's tracer.
+func traceGORM(db *gorm.DB, s *Store) error {
+	report := func(tx *gorm.DB) { s.trace(tx.Statement.Context, tx.Statement.SQL.String()) }
+	cb := db.Callback()
+	for _, err := range []error{
+		cb.Query().After("gorm:query").Register("billing:trace", report),
+		cb.Row().After("gorm:row").Register("billing:trace", report),
+		cb.Raw().After("gorm:raw").Register("billing:trace", report),
+		cb.Create().After("gorm:create").Register("billing:trace", report),
+		cb.Update().After("gorm:update").Register("billing:trace", report),
+		cb.Delete().After("gorm:delete").Register("billing:trace", report),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sqliteDSN turns a path into a DSN with the pragmas the service relies on,
@@ -133,6 +209,14 @@ func sqliteDSN(path string) (string, error) {
 		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 			return "", err
 		}
+		// The ledger is for this service's user only. SQLite would create
+		// the file 0644; created here first, it is 0600, and SQLite gives
+		// its -wal and -shm files the database file's mode.
+		f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return "", err
+		}
+		f.Close()
 	}
 	sep := "?"
 	if strings.Contains(path, "?") {
@@ -160,7 +244,12 @@ func (s *Store) SetMaxConns(n int) {
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close releases the connections.
-func (s *Store) Close() error { return s.sqlDB.Close() }
+func (s *Store) Close() error {
+	if stop := s.stopListening.Load(); stop != nil {
+		(*stop)()
+	}
+	return s.sqlDB.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx) }
@@ -259,6 +348,14 @@ func (s *Store) anyOf(column string, values []string) (string, []any) {
 // database/sql, numbering the placeholders for Postgres: the hot read path
 // skips GORM's statement building and reflective scanning.
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s.dialect != Postgres {
+		s.trace(ctx, q) // Postgres statements are counted by the pgx tracer
+	}
+	return s.sqlDB.QueryContext(ctx, s.rebind(q), args...)
+}
+
+// rebind numbers ? placeholders for Postgres ($1, $2, …).
+func (s *Store) rebind(q string) string {
 	if s.dialect == Postgres {
 		var b strings.Builder
 		b.Grow(len(q) + 16)
@@ -274,7 +371,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 		}
 		q = b.String()
 	}
-	return s.sqlDB.QueryContext(ctx, q, args...)
+	return q
 }
 
 // array passes a slice to Postgres as one array parameter (GORM would

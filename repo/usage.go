@@ -162,8 +162,8 @@ func (s *Store) UsageByPeriod(ctx context.Context, q models.UsageQuery, g models
 	return out, nil
 }
 
-// FirstUsageDay is the earliest day with usage of any of the accounts.
-func (s *Store) FirstUsageDay(ctx context.Context, accounts []string) (models.Date, bool, error) {
+// firstUsageDay reads FirstUsageDay from the database.
+func (s *Store) firstUsageDay(ctx context.Context, accounts []string) (models.Date, bool, error) {
 	// One index probe per account rather than a scan of all their rows.
 	var first sql.Null[models.Date]
 	err := s.db.WithContext(ctx).Raw(`

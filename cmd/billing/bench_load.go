@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/evovoice/billing/cmd/billing/internal/bench"
+	"github.com/evovoice/billing/cmd/billing/internal/synth"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 )
@@ -62,6 +63,11 @@ func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		defer store.Close()
+		// The service answers account reads from its directory; so does
+		// the "sql" baseline, to issue what the service issues.
+		if err := store.StartDirectory(ctx); err != nil {
+			return err
+		}
 		for _, m := range splitList(*baseline) {
 			c := cfg
 			c.Store = store
@@ -131,7 +137,7 @@ func printQueryReport(out io.Writer, rep bench.QueryReport) {
 	}
 }
 
-func runBenchIngest(ctx context.Context, args []string, out io.Writer) error {
+func runBenchIngest(ctx context.Context, args []string, out io.Writer) (err error) {
 	f := newFlags("bench ingest")
 	events := f.Int("events", 300_000, "distinct events to store")
 	batch := f.Int("batch", 1000, "events per POST, re-sent duplicates included (at most 10,000)")
@@ -141,6 +147,8 @@ func runBenchIngest(ctx context.Context, args []string, out io.Writer) error {
 	retry := f.Bool("retry", false, "re-send a batch answered 503 or cut off until it is acknowledged")
 	baseline := f.String("baseline", "", "copy: also time a bare COPY of the same events into an unindexed table (--db, PostgreSQL)")
 	jsonOut := f.String("json", "", "write the results to this file as JSON")
+	natsURL := f.String("nats", "", "also publish the same number of events to this NATS JetStream (usage.events.<account>) and time a consumer (serve with BILLING_NATS_URL, or billing consume) storing them; needs --db")
+	publishers := f.Int("publishers", 4, "concurrent NATS publishers")
 	ds := f.dataset()
 	if err := parse(f, args); err != nil {
 		return err
@@ -150,6 +158,19 @@ func runBenchIngest(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	settings := f.Config
+	if *natsURL != "" {
+		if settings.DatabaseURL == "" {
+			return errors.New("--nats needs --db to see when the consumer has stored the events")
+		}
+		defer func() {
+			if err == nil {
+				err = benchNATS(ctx, *natsURL, settings.DatabaseURL, d, *events, *publishers, *dups, *eventDays, out)
+			}
+		}()
+		if settings.BenchToken == "" {
+			return nil // NATS only
+		}
+	}
 	if settings.BenchToken == "" {
 		return errors.New("--token is required (or BILLING_BENCH_TOKEN)")
 	}
@@ -202,6 +223,60 @@ func runBenchIngest(ctx context.Context, args []string, out io.Writer) error {
 		return errors.New("the database does not hold exactly the events sent")
 	case rep.Duplicates != rep.ExpectedDuplicates && rep.Retries == 0:
 		return fmt.Errorf("the service reported %d duplicates, %d were sent", rep.Duplicates, rep.ExpectedDuplicates)
+	}
+	return nil
+}
+
+// benchNATS publishes events to the stream and waits until the ledger holds
+// them all, exactly once: the consumer's throughput, publishing included.
+func benchNATS(ctx context.Context, url, dbURL string, d synth.Dataset, events, publishers int, dups float64, days int, out io.Writer) error {
+	store, err := repo.Open(dbURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	nc, js, err := bench.PublishConnect(url)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	runID := fmt.Sprintf("nats-%d", time.Now().UnixNano())
+	evs := bench.IngestEvents(bench.IngestConfig{Accounts: d.AccountList(), Events: events, RunID: runID, Today: models.DateOf(time.Now()), Days: days, Seed: d.Seed + 1})
+	var want models.Sums
+	for _, e := range evs {
+		want.Add(models.Sums{Count: e.Count, Usage: e.Usage, Price: e.Price})
+	}
+	fmt.Fprintf(out, "\nnats: publishing %d events from %d publishers (%.0f%% re-sent) to %s…\n", events, publishers, 100*dups, url)
+	start := time.Now()
+	pub, err := bench.PublishEvents(ctx, js, bench.PublishConfig{Subject: "usage.events", Publishers: publishers, Duplicates: dups}, evs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "published %d messages (%d re-sent, %d dropped by the stream, %d retries) in %.1f s, %.0f messages/s\n",
+		pub.Published, pub.Resent, pub.StreamDuplicates, pub.Retries, pub.Seconds, pub.PerSec)
+	for {
+		n, _, err := store.LedgerTotals(ctx, runID+"-")
+		if err != nil {
+			return err
+		}
+		if n >= int64(events) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	took := time.Since(start)
+	fmt.Fprintf(out, "the consumer stored all %d events %.1f s after the first publish: %.0f events/s\n", events, took.Seconds(), float64(events)/took.Seconds())
+	check, err := bench.Verify(ctx, store, runID+"-", events, want)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "ledger holds %d of this run's NATS events (want %d), sums match: %t; rollup rows differing from a recount: %d\n", check.LedgerEvents, events, check.LedgerMatches, len(check.RollupMismatches))
+	if !check.OK() {
+		return errors.New("the database does not hold exactly the events published")
 	}
 	return nil
 }

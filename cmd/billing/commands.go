@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 )
@@ -77,12 +78,24 @@ func runAccountAdd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		a.Currency = c
 	}
+	box, err := f.Config.tokenBox(false)
+	if err != nil {
+		return err
+	}
 	token := models.NewAuthToken()
 	if err := store.CreateAccount(ctx, a, models.HashAuthToken(token)); err != nil {
 		return fmt.Errorf("account add: %w", err)
 	}
+	if box != nil {
+		// A failure here leaves an account whose callbacks cannot be signed
+		// until it rotates its token: safe, and said below.
+		if err := store.SetAuthToken(ctx, a.Sid, models.HashAuthToken(token), sealToken(box, a.Sid, token)); err != nil {
+			return fmt.Errorf("account add: sealing the auth token: %w", err)
+		}
+	}
 	fmt.Fprintf(out, "ACCOUNT_SID=%s\nAUTH_TOKEN=%s\n", a.Sid, token)
-	fmt.Fprintln(os.Stderr, "The auth token is shown only this once; only its hash is stored.")
+	fmt.Fprintln(os.Stderr, "The auth token is shown only this once; it is stored only hashed and sealed.")
+	warnUnsealed(box)
 	return nil
 }
 
@@ -103,15 +116,27 @@ func runAccountRotateToken(ctx context.Context, args []string, out io.Writer) er
 		return err
 	}
 	defer store.Close()
+	box, err := f.Config.tokenBox(false)
+	if err != nil {
+		return err
+	}
 	token := models.NewAuthToken()
-	if err := store.SetAuthTokenHash(ctx, sid, models.HashAuthToken(token)); errors.Is(err, models.ErrNotFound) {
+	if err := store.SetAuthToken(ctx, sid, models.HashAuthToken(token), sealToken(box, sid, token)); errors.Is(err, models.ErrNotFound) {
 		return fmt.Errorf("account rotate-token: account %s does not exist", sid)
 	} else if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "ACCOUNT_SID=%s\nAUTH_TOKEN=%s\n", sid, token)
 	fmt.Fprintln(os.Stderr, "The old auth token no longer works. The new one is shown only this once.")
+	warnUnsealed(box)
 	return nil
+}
+
+// warnUnsealed says what a missing secret key costs.
+func warnUnsealed(box *auth.TokenBox) {
+	if box == nil {
+		fmt.Fprintln(os.Stderr, "No BILLING_SECRET_KEY: the token is stored only hashed, so this account's usage trigger callbacks cannot be signed until its token is rotated with the key set.")
+	}
 }
 
 func runToken(ctx context.Context, args []string, out io.Writer) error {

@@ -75,29 +75,68 @@ func (c *Config) jwtConfig(generate bool) (auth.JWTConfig, error) {
 	if len(cfg.Secret) > 0 {
 		return cfg, nil
 	}
-	path := filepath.Join(c.DataDir, "jwt-secret")
-	if data, err := os.ReadFile(path); err == nil {
-		cfg.Secret = []byte(strings.TrimSpace(string(data)))
-		return cfg, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
+	secret, err := dataDirSecret(filepath.Join(c.DataDir, "jwt-secret"), generate)
+	if err != nil {
 		return cfg, err
 	}
-	if !generate {
+	if secret == nil {
 		return cfg, errors.New("no JWT key: set BILLING_JWT_SECRET (HS256), or BILLING_JWT_ALGORITHM and BILLING_JWT_PUBLIC_KEY; or run with --demo")
+	}
+	cfg.Secret = secret
+	return cfg, nil
+}
+
+// dataDirSecret reads a secret kept in a file of the data folder; with
+// generate set and no file, it creates one (32 random bytes, hex), readable
+// only by its owner, reused on later runs. nil when there is none.
+func dataDirSecret(path string, generate bool) ([]byte, error) {
+	if data, err := os.ReadFile(path); err == nil {
+		return []byte(strings.TrimSpace(string(data))), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if !generate {
+		return nil, nil
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		return cfg, err
+		return nil, err
 	}
 	secret := hex.EncodeToString(b)
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return cfg, err
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
 	}
 	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return cfg, err
+		return nil, err
 	}
-	cfg.Secret = []byte(secret)
-	return cfg, nil
+	return []byte(secret), nil
+}
+
+// tokenBox seals auth tokens under BILLING_SECRET_KEY, or else the key in
+// the data folder (created with generate, as --demo does). nil when there
+// is no key: tokens are then stored as hashes only, and callbacks of those
+// accounts cannot be signed.
+func (c *Config) tokenBox(generate bool) (*auth.TokenBox, error) {
+	key := []byte(c.SecretKey)
+	if len(key) == 0 {
+		var err error
+		if key, err = dataDirSecret(filepath.Join(c.DataDir, "secret-key"), generate); err != nil || key == nil {
+			return nil, err
+		}
+	}
+	box, err := auth.NewTokenBox(key)
+	if err != nil {
+		return nil, fmt.Errorf("BILLING_SECRET_KEY: %w", err)
+	}
+	return box, nil
+}
+
+// sealToken is the sealed form of a token to store, nil without a box.
+func sealToken(box *auth.TokenBox, sid, token string) []byte {
+	if box == nil {
+		return nil
+	}
+	return box.Seal(sid, token)
 }
 
 // newSigner builds the token signer: the HS256 secret, or for RS256 and

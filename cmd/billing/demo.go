@@ -29,7 +29,7 @@ const demoTokenTTL = 24 * time.Hour
 // of usage, ingested through the same path as real events, then prints the
 // URL, the dashboard users' passwords, ready-to-use tokens and fresh auth
 // tokens of the demo accounts. On a database that has accounts it adds no data.
-func seedDemo(ctx context.Context, store *repo.Store, signer *auth.Signer, baseURL string, out io.Writer) error {
+func seedDemo(ctx context.Context, store *repo.Store, signer *auth.Signer, box *auth.TokenBox, baseURL string, out io.Writer) error {
 	has, err := store.HasAccounts(ctx)
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ func seedDemo(ctx context.Context, store *repo.Store, signer *auth.Signer, baseU
 	if err != nil {
 		return err
 	}
-	tokens, err := rotateDemoTokens(ctx, store)
+	tokens, err := rotateDemoTokens(ctx, store, box)
 	if err != nil {
 		return err
 	}
@@ -94,11 +94,11 @@ func seedDemo(ctx context.Context, store *repo.Store, signer *auth.Signer, baseU
 // rotateDemoTokens gives the demo accounts fresh auth tokens at each demo
 // start, since only their hashes are stored; nil when the database has no
 // demo accounts.
-func rotateDemoTokens(ctx context.Context, store *repo.Store) (map[string]string, error) {
+func rotateDemoTokens(ctx context.Context, store *repo.Store, box *auth.TokenBox) (map[string]string, error) {
 	tokens := map[string]string{}
 	for _, sid := range []string{demoParent, demoSupport, demoMarketing} {
 		token := models.NewAuthToken()
-		err := store.SetAuthTokenHash(ctx, sid, models.HashAuthToken(token))
+		err := store.SetAuthToken(ctx, sid, models.HashAuthToken(token), sealToken(box, sid, token))
 		if errors.Is(err, models.ErrNotFound) {
 			return nil, nil
 		}

@@ -13,7 +13,7 @@ import (
 func TestRotateDemoTokens(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
 		ctx := context.Background()
-		if tokens, err := rotateDemoTokens(ctx, store); err != nil || tokens != nil {
+		if tokens, err := rotateDemoTokens(ctx, store, nil); err != nil || tokens != nil {
 			t.Fatalf("without demo accounts: %v, %v", tokens, err)
 		}
 		for _, sid := range []string{demoParent, demoSupport, demoMarketing} {
@@ -22,11 +22,11 @@ func TestRotateDemoTokens(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		first, err := rotateDemoTokens(ctx, store)
+		first, err := rotateDemoTokens(ctx, store, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		second, err := rotateDemoTokens(ctx, store)
+		second, err := rotateDemoTokens(ctx, store, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -56,6 +56,7 @@ func commands() []command {
 		{"migrate", "apply pending database migrations: migrate [--db URL]", runMigrate},
 		{"account", "manage accounts: account add --name NAME [--sid SID] [--parent SID] [--currency usd] | account rotate-token SID", subcommands("account", subcommand{"add", runAccountAdd}, subcommand{"rotate-token", runAccountRotateToken})},
 		{"user", "manage dashboard users: user add --name NAME --roles R1,R2 [--accounts SID,SID] [--display-name TEXT] [--password-file PATH] | user set-password --name NAME [--password-file PATH]; the password comes from the file or standard input", subcommands("user", subcommand{"add", runUserAdd}, subcommand{"set-password", runUserSetPassword})},
+		{"consume", "store usage events from a NATS JetStream stream: consume --nats URL [--stream USAGE] [--subject 'usage.events.>'] [--durable billing] [--batch 1000] [--replicas 1] [--dead-letter usage.deadletter] | consume --nats URL --status", runConsume},
 		{"ingest", "record usage events from NDJSON: ingest [--db URL] FILE (- for stdin)", runIngest},
 		{"token", "print a signed JWT: token --sub ID --roles R1,R2 [--accounts SID,SID] [--name NAME] [--ttl 1h]", runToken},
 		{"bench", "load harness: bench seed --db URL [--accounts 1000 --days 730 --seed 1] | bench query --url URL --token T | bench ingest --url URL --token T (bench seed --help and so on for every flag)", subcommands("bench", subcommand{"seed", runBenchSeed}, subcommand{"query", runBenchQuery}, subcommand{"ingest", runBenchIngest})},

@@ -16,8 +16,11 @@ import (
 	"time"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/cmd/billing/internal/consume"
 	"github.com/evovoice/billing/handlers"
 	"github.com/evovoice/billing/repo"
+	"github.com/evovoice/billing/triggers"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // signalContext is cancelled by SIGINT or SIGTERM.
@@ -48,6 +51,13 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		}
 		log.Warn("dashboard sign-in is off: no key to sign tokens with", "err", err)
 	}
+	box, err := cfg.tokenBox(cfg.Demo)
+	if err != nil {
+		return err
+	}
+	if box == nil {
+		log.Warn("no BILLING_SECRET_KEY: usage trigger callbacks cannot be signed, so they fail")
+	}
 	// Not connected yet: the service starts even while the database is down.
 	store, err := cfg.openStore()
 	if err != nil {
@@ -69,10 +79,11 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		ready.Store(true)
-		if err := seedDemo(ctx, store, signer, baseURL, out); err != nil {
+		if err := seedDemo(ctx, store, signer, box, baseURL, out); err != nil {
 			ln.Close()
 			return fmt.Errorf("demo data: %w", err)
 		}
+		startDirectory(ctx, store, log)
 	} else {
 		// Serve at once: until the database is reached and migrated, readyz
 		// and the API say 503.
@@ -80,6 +91,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			if migrateUntilDone(ctx, store, log) == nil {
 				ready.Store(true)
 				log.Info("database ready", "database", store.Dialect())
+				startDirectory(ctx, store, log)
 			}
 		}()
 	}
@@ -92,8 +104,37 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		defer stop()
 	}
 
+	var collectors []prometheus.Collector
+	if cfg.NATSURL != "" {
+		m := consume.NewMetrics()
+		collectors = m.Collectors()
+		stop := startConsumer(ctx, cfg.consumeConfig(log, m), store, ready.Load)
+		defer stop()
+	}
+
+	// Usage triggers: evaluated after each ingestion and every interval,
+	// delivered from the outbox; they start once the database is ready.
+	engine := triggers.New(triggers.Config{Store: store, Box: box, Log: log, Interval: cfg.TriggerInterval, AllowPrivate: cfg.WebhookAllowPrivate})
+	store.OnIngest(engine.Touched)
+	engineCtx, stopEngine := context.WithCancel(ctx)
+	engineDone := make(chan struct{})
+	go func() {
+		defer close(engineDone)
+		for !ready.Load() {
+			select {
+			case <-engineCtx.Done():
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+		engine.Run(engineCtx)
+	}()
+	defer func() { stopEngine(); <-engineDone }()
+	collectors = append(collectors, engine.Collectors()...)
+
 	srv := &http.Server{
-		Handler: handlers.New(handlers.Config{
+		Handler: minRateBodies(handlers.New(handlers.Config{
+			Collectors:     collectors,
 			Store:          store,
 			Verifier:       verifier,
 			Signer:         signer,
@@ -102,9 +143,9 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			TrustedProxies: cfg.TrustedProxies,
 			RequestTimeout: cfg.RequestTimeout,
 			Ready:          ready.Load,
-		}),
+		})),
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
+		ReadTimeout:       readTimeout,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -112,7 +153,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	log.Info("listening", "url", baseURL, "dashboard", baseURL+"/", "database", store.Dialect())
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(limitPerClient(ln, cfg.TrustedProxies)) }()
 	select {
 	case err := <-errc:
 		return err
@@ -129,6 +170,38 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// startConsumer consumes usage events beside the API once the database is
+// migrated; stop waits for the batch in hand.
+func startConsumer(ctx context.Context, cfg consume.Config, store *repo.Store, ready func() bool) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for !ready() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		cfg.Logger.Info("consuming", "nats", cfg.URL, "stream", cfg.Stream, "durable", cfg.Durable)
+		consume.Run(ctx, cfg, store)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// startDirectory loads the account directory, so that requests read their
+// accounts from memory; until it is loaded they read the database.
+func startDirectory(ctx context.Context, store *repo.Store, log *slog.Logger) {
+	if err := store.StartDirectory(ctx); err != nil {
+		if ctx.Err() == nil {
+			log.Warn("account directory not loaded: accounts are read from the database", "err", err)
+		}
+		return
+	}
+	log.Info("account directory loaded")
 }
 
 // checkedSigner builds the signer and proves that the verifier accepts its

@@ -14,8 +14,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/cmd/billing/internal/consume"
 	"github.com/evovoice/billing/handlers"
 	"github.com/evovoice/billing/repo"
+	"github.com/evovoice/billing/triggers"
 )
 
 // Config is every setting of the binary, as the settings list loads it from
@@ -40,6 +43,20 @@ type Config struct {
 	LogLevel       slog.Level
 	BenchURL       string
 	BenchToken     string
+
+	SecretKey           string // seals auth tokens; "": the data folder's key
+	TriggerInterval     time.Duration
+	WebhookAllowPrivate bool
+
+	NATSURL        string // "": serve consumes nothing
+	NATSStream     string
+	NATSSubject    string
+	NATSDurable    string
+	NATSDeadLetter string
+	NATSBatch      int
+	NATSReplicas   int
+	ConsumeStatus  bool
+	MetricsAddr    string
 }
 
 // setting is one value of Config: its flag and environment variable, its
@@ -70,11 +87,13 @@ type parser struct {
 // TestREADMEConfigurationTable prints into the README. Commands find their
 // settings in the Config that parse fills.
 func (c *Config) settings() []setting {
-	db := []string{"serve", "migrate", "account", "user", "ingest", "bench"}
-	pool := []string{"serve", "migrate", "account", "user", "ingest", "bench seed", "bench query"}
-	files := []string{"serve", "migrate", "account", "user", "ingest", "bench seed", "token"}
+	db := []string{"serve", "consume", "migrate", "account", "user", "ingest", "bench"}
+	pool := []string{"serve", "consume", "migrate", "account", "user", "ingest", "bench seed", "bench query"}
+	files := []string{"serve", "consume", "migrate", "account", "user", "ingest", "bench seed", "token"}
 	signing := []string{"serve", "token"}
+	logs := []string{"serve", "consume"}
 	load := []string{"bench query", "bench ingest"}
+	nats := []string{"serve", "consume"}
 	return []setting{
 		{flag: "addr", env: "BILLING_ADDR", def: "127.0.0.1:8080", in: []string{"serve"},
 			usage: "address to listen on", read: text(&c.Addr)},
@@ -82,7 +101,7 @@ func (c *Config) settings() []setting {
 			usage: "database URL: postgres://… or postgresql://…, or a SQLite file path (bench query and bench ingest: none, the database of --baseline and the check)",
 			read:  text(&c.DatabaseURL)},
 		{flag: "data-dir", env: "BILLING_DATA_DIR", def: "data", in: files,
-			usage: "folder for the SQLite file and the demo JWT secret", read: text(&c.DataDir)},
+			usage: "folder for the SQLite file, the demo JWT secret and the secret key", read: text(&c.DataDir)},
 		{flag: "db-conns", env: "BILLING_DB_CONNS", shown: fmt.Sprintf("%d on Postgres, 8 on SQLite", repo.DefaultPostgresConns), in: pool,
 			usage: "most database connections (bench query: its baselines' pool; leave it as the service's)", read: count(&c.DBConns)},
 		{flag: "demo", env: "BILLING_DEMO", shown: "false", in: []string{"serve"},
@@ -95,7 +114,7 @@ func (c *Config) settings() []setting {
 			usage: "HS256, RS256 or ES256: only this algorithm is accepted", read: algorithm(&c.JWTAlgorithm)},
 		{env: "BILLING_JWT_SECRET", in: signing,
 			usage: "HS256 secret, at least 32 bytes; with --demo and none set, one is generated into <data dir>/jwt-secret (mode 0600) and reused",
-			read:  secret(&c.JWTSecret)},
+			read:  secret(&c.JWTSecret, 32)},
 		{env: "BILLING_JWT_PUBLIC_KEY", in: signing,
 			usage: "PEM public key, or the path of a PEM file, for RS256/ES256", read: text(&c.JWTPublicKey)},
 		{env: "BILLING_JWT_PRIVATE_KEY", in: signing,
@@ -105,19 +124,44 @@ func (c *Config) settings() []setting {
 			usage: "required iss claim (checked when set; written by billing token)", read: text(&c.JWTIssuer)},
 		{env: "BILLING_JWT_AUDIENCE", in: signing,
 			usage: "required aud claim (checked when set; written by billing token)", read: text(&c.JWTAudience)},
+		{env: "BILLING_SECRET_KEY", in: []string{"serve", "account"},
+			usage: "at least 32 bytes: seals auth tokens (AES-GCM) so that usage trigger callbacks can be signed; with --demo and none set, one is generated into <data dir>/secret-key (mode 0600) and reused; account add and rotate-token also read that file",
+			read:  secret(&c.SecretKey, auth.MinSecretKeyLength)},
+		{flag: "trigger-interval", env: "BILLING_TRIGGER_INTERVAL", def: shortDuration(triggers.DefaultInterval), in: []string{"serve"},
+			usage: "how often every usage trigger is evaluated, besides right after each ingestion", read: duration(&c.TriggerInterval)},
+		{flag: "webhook-allow-private", env: "BILLING_WEBHOOK_ALLOW_PRIVATE", shown: "false", in: []string{"serve"},
+			usage: "let trigger callbacks go to loopback, private and link-local addresses (tests, on-premise)", read: boolean(&c.WebhookAllowPrivate)},
 		{env: "BILLING_SESSION_TTL", def: shortDuration(handlers.DefaultSessionTTL), in: []string{"serve"},
 			usage: "how long a dashboard sign-in lasts", read: duration(&c.SessionTTL)},
 		{env: "BILLING_TRUSTED_PROXIES", shown: "none", in: []string{"serve"},
 			usage: "comma-separated CIDRs (or addresses) of reverse proxies whose X-Forwarded-For names the client; without them the peer address is the client",
 			read:  cidrs(&c.TrustedProxies)},
-		{env: "BILLING_LOG_FORMAT", def: "text", in: []string{"serve"},
+		{env: "BILLING_LOG_FORMAT", def: "text", in: logs,
 			usage: "text, or json (anything else is text)", read: text(&c.LogFormat)},
-		{env: "BILLING_LOG_LEVEL", def: "info", in: []string{"serve"},
+		{env: "BILLING_LOG_LEVEL", def: "info", in: logs,
 			usage: "debug, info, warn or error (anything else is info)", read: level(&c.LogLevel)},
 		{flag: "url", env: "BILLING_BENCH_URL", def: "http://127.0.0.1:8080", in: load,
 			usage: "the service's base URL", read: text(&c.BenchURL)},
 		{flag: "token", env: "BILLING_BENCH_TOKEN", in: load,
 			usage: "SystemAdministrator bearer token, from billing token --sub bench --roles SystemAdministrator", read: text(&c.BenchToken)},
+		{flag: "nats", env: "BILLING_NATS_URL", shown: "none", in: nats,
+			usage: "NATS server URLs, comma-separated, to consume usage events from (required by consume; serve consumes too when set)", read: text(&c.NATSURL)},
+		{flag: "stream", env: "BILLING_NATS_STREAM", def: consume.DefaultStream, in: nats,
+			usage: "JetStream stream of usage events (created if missing)", read: text(&c.NATSStream)},
+		{flag: "subject", env: "BILLING_NATS_SUBJECT", def: consume.DefaultSubject, in: nats,
+			usage: "subjects of the stream when it is created", read: text(&c.NATSSubject)},
+		{flag: "durable", env: "BILLING_NATS_DURABLE", def: consume.DefaultDurable, in: nats,
+			usage: "durable consumer name, shared by every billing process", read: text(&c.NATSDurable)},
+		{flag: "dead-letter", env: "BILLING_NATS_DEAD_LETTER", def: consume.DefaultDeadLetter, in: nats,
+			usage: "subject for events that cannot be stored (kept in stream " + consume.DeadLetterStream + ")", read: text(&c.NATSDeadLetter)},
+		{flag: "batch", def: strconv.Itoa(consume.DefaultBatch), in: nats,
+			usage: "most messages per transaction", read: count(&c.NATSBatch)},
+		{flag: "replicas", def: "1", in: nats,
+			usage: "replicas of the streams when they are created", read: count(&c.NATSReplicas)},
+		{flag: "status", shown: "false", in: []string{"consume"},
+			usage: "print the durable consumer's state and the dead letters' count, then exit", read: boolean(&c.ConsumeStatus)},
+		{flag: "metrics", shown: "off", in: []string{"consume"},
+			usage: "serve /metrics on this address, e.g. 127.0.0.1:9090", read: text(&c.MetricsAddr)},
 	}
 }
 
@@ -203,6 +247,9 @@ func (f flags) load() error {
 	if takesKeys && (c.JWTAlgorithm == "RS256" || c.JWTAlgorithm == "ES256") && c.JWTPublicKey == "" {
 		problems = append(problems, "BILLING_JWT_PUBLIC_KEY: required for BILLING_JWT_ALGORITHM="+c.JWTAlgorithm)
 	}
+	if f.Name() == "consume" && c.NATSURL == "" {
+		problems = append(problems, "--nats: required (or BILLING_NATS_URL)")
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s: %s", f.Name(), strings.Join(problems, "; "))
 	}
@@ -265,10 +312,11 @@ func algorithm(p *string) parser {
 	}}
 }
 
-func secret(p *string) parser {
+// secret reads a secret of at least min bytes, or none.
+func secret(p *string, min int) parser {
 	return parser{set: func(v string) error {
-		if v != "" && len(v) < 32 {
-			return errors.New("at least 32 bytes")
+		if v != "" && len(v) < min {
+			return fmt.Errorf("at least %d bytes", min)
 		}
 		*p = v
 		return nil

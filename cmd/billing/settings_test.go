@@ -23,16 +23,28 @@ func TestSettingsReportEveryProblem(t *testing.T) {
 	t.Setenv("BILLING_SESSION_TTL", "soon")
 	t.Setenv("BILLING_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local, 10.1.2.3/99")
 	t.Setenv("BILLING_DEMO", "maybe")
-	_, err := billing(t, "serve", "--addr", "127.0.0.1:0", "--request-timeout", "0s", "--data-dir", t.TempDir())
+	t.Setenv("BILLING_SECRET_KEY", "short")
+	t.Setenv("BILLING_WEBHOOK_ALLOW_PRIVATE", "sometimes")
+	t.Setenv("BILLING_TRIGGER_INTERVAL", "1m") // the flag's 0s is reported, by the flag
+	_, err := billing(t, "serve", "--addr", "127.0.0.1:0", "--request-timeout", "0s", "--data-dir", t.TempDir(),
+		"--trigger-interval", "0s", "--replicas", "-1")
 	want := `serve: BILLING_DB_CONNS: must be a whole number ≥ 1; BILLING_DEMO: must be true or false; ` +
 		`--request-timeout: must be a positive duration such as 8h or 30s; BILLING_JWT_SECRET: at least 32 bytes; ` +
+		`BILLING_SECRET_KEY: at least 32 bytes; --trigger-interval: must be a positive duration such as 8h or 30s; ` +
+		`BILLING_WEBHOOK_ALLOW_PRIVATE: must be true or false; ` +
 		`BILLING_SESSION_TTL: must be a positive duration such as 8h or 30s; ` +
-		`BILLING_TRUSTED_PROXIES: "proxy.local", "10.1.2.3/99": not a CIDR such as 10.0.0.0/8`
+		`BILLING_TRUSTED_PROXIES: "proxy.local", "10.1.2.3/99": not a CIDR such as 10.0.0.0/8; ` +
+		`--replicas: must be a whole number ≥ 1`
 	if err == nil || err.Error() != want {
 		t.Fatalf("got  %v\nwant %s", err, want)
 	}
 	if _, err := billing(t, "migrate", "--db-conns", "many", "--data-dir", t.TempDir()); err == nil || err.Error() != "migrate: --db-conns: must be a whole number ≥ 1" {
 		t.Errorf("a bad flag over a bad variable: %v", err)
+	}
+	t.Setenv("BILLING_NATS_URL", "")
+	if _, err := billing(t, "consume", "--batch", "0", "--data-dir", t.TempDir()); err == nil ||
+		err.Error() != "consume: BILLING_DB_CONNS: must be a whole number ≥ 1; --batch: must be a whole number ≥ 1; --nats: required (or BILLING_NATS_URL)" {
+		t.Errorf("consume without NATS: %v", err)
 	}
 	t.Setenv("BILLING_JWT_SECRET", "")
 	t.Setenv("BILLING_JWT_ALGORITHM", "rs256")

@@ -65,8 +65,10 @@ func allTime(ctx context.Context, s *repo.Store, p Params) error {
 
 // serviceReads issues what the service reads for a request, in its order,
 // through the same store methods: the account overview (account, lineage
-// for the scope check, first usage day) in one statement; with sub-accounts,
-// their list and, for a default start, their first usage day; then the answer.
+// for the scope check, first usage day); with sub-accounts, their list and,
+// for a default start, their first usage day; then the answer. With the
+// store's account directory started, as the service starts it, all but the
+// answer come from memory.
 func serviceReads(ctx context.Context, s *repo.Store, r Request, p Params) error {
 	if _, err := s.AccountOverview(ctx, p.Account.Sid); err != nil {
 		return err

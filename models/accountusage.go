@@ -1,0 +1,312 @@
+package models
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// ErrOutOfScope is what the accounts overview returns when ParentId names an
+// account the caller may not read (or one that does not exist, for a caller
+// who does not read every account), so that SIDs cannot be probed. The API
+// answers it with 403.
+var ErrOutOfScope = errors.New("the parent account is not one you may read")
+
+// Readable is which accounts a caller may read: every account, or Roots and
+// their sub-accounts at any depth (no Roots: none).
+type Readable struct {
+	Every bool
+	Roots []string
+}
+
+// AccountUsageOrder is how the accounts overview sorts its rows. Every order
+// ends with the account SID, so that pages never overlap or skip.
+type AccountUsageOrder string
+
+const (
+	OrderPriceDesc  AccountUsageOrder = "-price" // the default
+	OrderPrice      AccountUsageOrder = "price"
+	OrderUsageDesc  AccountUsageOrder = "-usage"
+	OrderCountDesc  AccountUsageOrder = "-count"
+	OrderName       AccountUsageOrder = "name"    // lower-cased name, byte order
+	OrderChangeDesc AccountUsageOrder = "-change" // accounts without a change last
+)
+
+var accountUsageOrders = []AccountUsageOrder{OrderPriceDesc, OrderPrice, OrderUsageDesc, OrderCountDesc, OrderName, OrderChangeDesc}
+
+// Limits of the accounts overview's paging (Page counts from 0).
+const (
+	DefaultAccountUsagePerPage = 100
+	MaxAccountUsagePerPage     = 1000
+	maxAccountUsagePage        = 1_000_000
+	maxNameFilterLen           = 200
+)
+
+// AccountUsageInput is a ListAccountUsage request as sent: every field is the
+// text of a query parameter, "" when absent.
+type AccountUsageInput struct {
+	StartDate, EndDate string
+	ParentID           string
+	Category           string
+	IncludeSubaccounts string
+	NameFilter         string
+	OrderBy            string
+	Page, CountPerPage string
+}
+
+// AccountUsageQuery is a checked ListAccountUsage request.
+type AccountUsageQuery struct {
+	// Start nil: the earliest creation or first usage day of the listed
+	// accounts (of their subtrees with IncludeSubaccounts), as ListUsageRecords
+	// defaults it for one account, but never after End.
+	Start              *Date
+	End                Date // defaults to today
+	ParentID           string
+	Category           Category // defaults to totalprice
+	IncludeSubaccounts bool
+	NameFilter         string
+	OrderBy            AccountUsageOrder
+	Page, CountPerPage int
+}
+
+// CheckAccountUsage parses every field, applying the defaults, and reports
+// every bad one at once.
+func CheckAccountUsage(in AccountUsageInput, today Date) (AccountUsageQuery, error) {
+	var errs ValidationError
+	q := AccountUsageQuery{End: today, OrderBy: OrderPriceDesc, CountPerPage: DefaultAccountUsagePerPage,
+		NameFilter: strings.TrimSpace(in.NameFilter)}
+	q.Category, _ = LookupCategory(TotalPrice)
+	date := func(name, s string) *Date {
+		if s == "" {
+			return nil
+		}
+		d, err := ParseDateParam(s, today)
+		if err != nil {
+			errs.Add(name, CodeInvalid, fmt.Sprintf("%s: %v; use %s", name, err, DateForms))
+			return nil
+		}
+		return &d
+	}
+	q.Start = date("StartDate", in.StartDate)
+	if end := date("EndDate", in.EndDate); end != nil {
+		q.End = *end
+	}
+	if q.Start != nil && *q.Start > q.End {
+		errs.Add("StartDate", CodeInvalid, fmt.Sprintf("StartDate %s is after EndDate %s", *q.Start, q.End))
+	} else if q.Start != nil && PreviousPeriod(DateRange{*q.Start, q.End}).Start < MinDate {
+		errs.Add("StartDate", CodeInvalid, fmt.Sprintf("StartDate %s leaves no room for the previous period, which would start before %s", *q.Start, MinDate))
+	}
+	if in.ParentID != "" {
+		sid, ok := NormalizeAccountSid(in.ParentID)
+		if !ok {
+			errs.Add("ParentId", CodeInvalid, fmt.Sprintf("ParentId %q is not an account SID (AC followed by 32 hex digits)", in.ParentID))
+		}
+		q.ParentID = sid
+	}
+	if in.Category != "" {
+		c, ok := ParseCategory(in.Category)
+		if !ok {
+			errs.Add("Category", CodeInvalid, fmt.Sprintf("Category %q is not a usage category; valid categories are %s", in.Category, strings.Join(CategoryNames(), ", ")))
+		} else {
+			q.Category = c
+		}
+	}
+	if s := in.IncludeSubaccounts; s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			errs.Add("IncludeSubaccounts", CodeInvalid, fmt.Sprintf("IncludeSubaccounts %q is not true or false", s))
+		}
+		q.IncludeSubaccounts = b
+	}
+	if len(q.NameFilter) > maxNameFilterLen {
+		errs.Add("NameFilter", CodeInvalid, fmt.Sprintf("NameFilter is longer than %d characters", maxNameFilterLen))
+	}
+	if s := strings.TrimSpace(in.OrderBy); s != "" {
+		i := slices.IndexFunc(accountUsageOrders, func(o AccountUsageOrder) bool { return strings.EqualFold(string(o), s) })
+		if i < 0 {
+			names := make([]string, len(accountUsageOrders))
+			for i, o := range accountUsageOrders {
+				names[i] = string(o)
+			}
+			errs.Add("OrderBy", CodeInvalid, fmt.Sprintf("OrderBy %q is not one of %s", s, strings.Join(names, ", ")))
+		} else {
+			q.OrderBy = accountUsageOrders[i]
+		}
+	}
+	number := func(name, s string, def, lo, hi int) int {
+		if s == "" {
+			return def
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < lo || n > hi {
+			errs.Add(name, CodeInvalid, fmt.Sprintf("%s %q is not a whole number from %d to %d", name, s, lo, hi))
+			return def
+		}
+		return n
+	}
+	q.Page = number("Page", in.Page, 0, 0, maxAccountUsagePage)
+	q.CountPerPage = number("CountPerPage", in.CountPerPage, DefaultAccountUsagePerPage, 1, MaxAccountUsagePerPage)
+	return q, errs.Err()
+}
+
+// WholeMonths reports whether a range starts on the 1st of a month and ends
+// on the last day of a month.
+func (r DateRange) WholeMonths() bool {
+	return r.Start == r.Start.MonthStart() && r.End == r.End.MonthEnd()
+}
+
+// PreviousPeriod is the period a range is compared with: as many whole
+// calendar months just before it when the range is whole months (March is
+// compared with February, all of 2024 with all of 2023), else as many days
+// just before it (the 29 days of February 2024 with the 29 days before).
+func PreviousPeriod(r DateRange) DateRange {
+	if !r.WholeMonths() {
+		n := Date(r.Days())
+		return DateRange{r.Start - n, r.Start - 1}
+	}
+	s, e := r.Start.Time(), r.End.Time()
+	months := (e.Year()-s.Year())*12 + int(e.Month()-s.Month()) + 1
+	return DateRange{NewDate(s.Year(), s.Month()-time.Month(months), 1), r.Start - 1}
+}
+
+// AccountUsageRow is one account of the overview with its figures over the
+// range and the previous period, of one category (and of its subtree of
+// accounts with IncludeSubaccounts).
+type AccountUsageRow struct {
+	Account
+	Current, Previous Sums
+}
+
+// AccountUsage is one row as the API answers it.
+type AccountUsage struct {
+	Account
+	Count, PreviousCount int64
+	Usage, PreviousUsage decimal.Decimal
+	Price, PreviousPrice decimal.Decimal
+	// Change is the percent change of Usage over PreviousUsage, rounded to
+	// 2 decimal places half away from zero; nil when PreviousUsage is zero.
+	Change *decimal.Decimal
+}
+
+// CurrencyTotals are the figures of every matching account of one currency.
+type CurrencyTotals struct {
+	Currency             string
+	Count, PreviousCount int64
+	Usage, PreviousUsage decimal.Decimal
+	Price, PreviousPrice decimal.Decimal
+	Change               *decimal.Decimal
+}
+
+// AccountUsagePage is the overview's answer: one page of rows, the totals per
+// currency of every matching account (in currency order), and how many
+// accounts match.
+type AccountUsagePage struct {
+	Range, PreviousRange DateRange
+	Items                []AccountUsage
+	Totals               []CurrencyTotals
+	TotalCount           int
+}
+
+// ChangeScale is how many decimal places a change carries.
+const ChangeScale = 2
+
+// PercentChange is (usage - previous) / |previous| × 100, computed exactly
+// from the integer micro-units and rounded to ChangeScale places half away
+// from zero; nil when previous is zero. Dividing by the magnitude keeps the
+// sign meaning "went up" when the previous usage was negative (credits).
+func PercentChange(usage, previous Micros) *decimal.Decimal {
+	if previous == 0 {
+		return nil
+	}
+	p := decimal.New(int64(previous), 0).Abs()
+	d := decimal.New(int64(usage-previous), 0).Mul(decimal.New(100, 0)).DivRound(p, ChangeScale)
+	return &d
+}
+
+// figures turns one category's sums into what the overview shows: for
+// totalprice, as in Rollup, the usage is the price and there is no count
+// (the API leaves it out, as ListUsageRecords does).
+func figures(c Category, s Sums) Sums {
+	if c.Name == TotalPrice {
+		return Sums{Usage: s.Price, Price: s.Price}
+	}
+	return s
+}
+
+// BuildAccountUsagePage orders the rows, totals them per currency and cuts
+// the requested page. rows hold every matching account, so the totals and
+// the count cover all pages.
+func BuildAccountUsagePage(q AccountUsageQuery, period DateRange, rows []AccountUsageRow) AccountUsagePage {
+	items := make([]AccountUsage, len(rows))
+	totals := map[string]*[2]Sums{}
+	for i, r := range rows {
+		cur, prev := figures(q.Category, r.Current), figures(q.Category, r.Previous)
+		items[i] = AccountUsage{Account: r.Account, Count: cur.Count, PreviousCount: prev.Count,
+			Usage: cur.Usage.Decimal(), PreviousUsage: prev.Usage.Decimal(),
+			Price: cur.Price.Decimal(), PreviousPrice: prev.Price.Decimal(),
+			Change: PercentChange(cur.Usage, prev.Usage)}
+		t := totals[r.Currency]
+		if t == nil {
+			t = &[2]Sums{}
+			totals[r.Currency] = t
+		}
+		t[0].Add(cur)
+		t[1].Add(prev)
+	}
+	slices.SortFunc(items, accountUsageCompare(q.OrderBy))
+
+	out := AccountUsagePage{Range: period, PreviousRange: PreviousPeriod(period), TotalCount: len(items), Totals: []CurrencyTotals{}}
+	from := min(q.Page*q.CountPerPage, len(items))
+	out.Items = items[from:min(from+q.CountPerPage, len(items))]
+	for _, cur := range slices.Sorted(maps.Keys(totals)) {
+		t := totals[cur]
+		out.Totals = append(out.Totals, CurrencyTotals{Currency: cur, Count: t[0].Count, PreviousCount: t[1].Count,
+			Usage: t[0].Usage.Decimal(), PreviousUsage: t[1].Usage.Decimal(),
+			Price: t[0].Price.Decimal(), PreviousPrice: t[1].Price.Decimal(),
+			Change: PercentChange(t[0].Usage, t[1].Usage)})
+	}
+	return out
+}
+
+// accountUsageCompare orders rows by the key, then by account SID. Prices and
+// usages compare as exact decimals, even across currencies (a ranking, not a sum).
+func accountUsageCompare(o AccountUsageOrder) func(a, b AccountUsage) int {
+	var key func(a, b AccountUsage) int
+	switch o {
+	case OrderPrice:
+		key = func(a, b AccountUsage) int { return a.Price.Cmp(b.Price) }
+	case OrderUsageDesc:
+		key = func(a, b AccountUsage) int { return b.Usage.Cmp(a.Usage) }
+	case OrderCountDesc:
+		key = func(a, b AccountUsage) int { return cmp.Compare(b.Count, a.Count) }
+	case OrderName:
+		key = func(a, b AccountUsage) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) }
+	case OrderChangeDesc:
+		key = func(a, b AccountUsage) int {
+			switch {
+			case a.Change == nil && b.Change == nil:
+				return 0
+			case a.Change == nil:
+				return 1
+			case b.Change == nil:
+				return -1
+			}
+			return b.Change.Cmp(*a.Change)
+		}
+	default:
+		key = func(a, b AccountUsage) int { return b.Price.Cmp(a.Price) }
+	}
+	return func(a, b AccountUsage) int {
+		if c := key(a, b); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Sid, b.Sid)
+	}
+}

@@ -1,0 +1,29 @@
+package repo
+
+import (
+	"context"
+	"strings"
+
+	"github.com/evovoice/billing/models"
+)
+
+// ExplainAccountUsage runs EXPLAIN (ANALYZE, BUFFERS) of the overview's main
+// statement on Postgres, for the benchmark's log.
+func (s *Store) ExplainAccountUsage(ctx context.Context, r models.Readable, q models.AccountUsageQuery) (string, error) {
+	with, args := s.overviewAccounts(r, q)
+	stmt, args := s.overviewStatement(with, args, q.Category, models.DateRange{Start: *q.Start, End: q.End}, r.Every && q.ParentID == "" && q.NameFilter == "")
+	rows, err := s.query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+stmt, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", err
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String(), rows.Err()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/evovoice/billing/cmd/billing/internal/synth"
 	"io"
 	"time"
 
@@ -29,23 +30,22 @@ func (f flags) dataset() datasetFlags {
 	}
 }
 
-func (d datasetFlags) dataset() (bench.Dataset, error) {
+func (d datasetFlags) dataset() (synth.Dataset, error) {
 	end := models.DateOf(time.Now())
 	if *d.end != "" {
 		var err error
 		if end, err = models.ParseDate(*d.end); err != nil {
-			return bench.Dataset{}, fmt.Errorf("--end: %w", err)
+			return synth.Dataset{}, fmt.Errorf("--end: %w", err)
 		}
 	}
 	if *d.accounts < 1 || *d.days < 1 {
-		return bench.Dataset{}, errors.New("--accounts and --days must be at least 1")
+		return synth.Dataset{}, errors.New("--accounts and --days must be at least 1")
 	}
-	return bench.Dataset{Seed: *d.seed, Accounts: *d.accounts, Days: *d.days, End: end}, nil
+	return synth.Dataset{Seed: *d.seed, Accounts: *d.accounts, Days: *d.days, End: end}, nil
 }
 
 func runBenchSeed(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("bench seed")
-	db := f.db()
 	ds := f.dataset()
 	check := f.Bool("check", true, "recount the ledger afterwards and compare every rollup row")
 	if err := parse(f, args); err != nil {
@@ -55,7 +55,7 @@ func runBenchSeed(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := db.open(ctx)
+	store, err := f.Config.openDB(ctx)
 	if err != nil {
 		return err
 	}

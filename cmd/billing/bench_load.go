@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/evovoice/billing/cmd/billing/internal/bench"
+	"github.com/evovoice/billing/cmd/billing/internal/synth"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 )
@@ -23,8 +23,6 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("bench query")
-	base := f.str("url", "BILLING_BENCH_URL", "http://127.0.0.1:8080", "the service's base URL")
-	token := f.str("token", "BILLING_BENCH_TOKEN", "", "bearer token (SystemAdministrator): `billing token --sub bench --roles SystemAdministrator`")
 	concurrency := f.Int("concurrency", 32, "requests in flight: each worker sends its next request when the last is answered")
 	duration := f.Duration("duration", 30*time.Second, "how long to measure each run")
 	warmup := f.Duration("warmup", 3*time.Second, "how long to run before measuring")
@@ -32,8 +30,6 @@ func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 	var templates listFlag
 	f.Var(&templates, "template", "extra request name:weight:/path?query with {account}, {category}, {today}, {today-N}, {month-N}, {monthend-N} (repeatable)")
 	baseline := f.String("baseline", "", "also read straight from the database (--db): sql (the reads the service makes), answer (only each answer's usage read), or sql,answer")
-	dbURL := f.String("db", os.Getenv("BILLING_DATABASE_URL"), "database for --baseline")
-	conns := f.str("db-conns", "BILLING_DB_CONNS", "", "the baselines' connection pool: leave it as the service's (default: the store's default)")
 	rounds := f.Int("rounds", 1, "repeat baseline and HTTP runs in turn this many times; medians are compared (shared machines drift)")
 	jsonOut := f.String("json", "", "write every run's results to this file as JSON")
 	ds := f.dataset()
@@ -48,8 +44,9 @@ func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	settings := f.Config
 	cfg := bench.QueryConfig{
-		BaseURL: strings.TrimSuffix(*base, "/"), Token: *token, Concurrency: *concurrency,
+		BaseURL: strings.TrimSuffix(settings.BenchURL, "/"), Token: settings.BenchToken, Concurrency: *concurrency,
 		Duration: *duration, Warmup: *warmup, Mix: reqs, Accounts: d.AccountList(),
 		Today: models.DateOf(time.Now()), Seed: d.Seed,
 	}
@@ -58,10 +55,10 @@ func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 	// The runs of one round, in order: baselines first, then HTTP.
 	var modes []bench.QueryConfig
 	if *baseline != "" {
-		if *dbURL == "" {
+		if settings.DatabaseURL == "" {
 			return errors.New("--baseline needs --db")
 		}
-		store, err := openStore(*dbURL, *conns)
+		store, err := settings.openStore()
 		if err != nil {
 			return err
 		}
@@ -84,7 +81,7 @@ func runBenchQuery(ctx context.Context, args []string, out io.Writer) error {
 			modes = append(modes, c)
 		}
 	}
-	if *token != "" {
+	if settings.BenchToken != "" {
 		modes = append(modes, cfg)
 	} else if len(modes) == 0 {
 		return errors.New("--token is required (or BILLING_BENCH_TOKEN)")
@@ -142,15 +139,12 @@ func printQueryReport(out io.Writer, rep bench.QueryReport) {
 
 func runBenchIngest(ctx context.Context, args []string, out io.Writer) (err error) {
 	f := newFlags("bench ingest")
-	base := f.str("url", "BILLING_BENCH_URL", "http://127.0.0.1:8080", "the service's base URL")
-	token := f.str("token", "BILLING_BENCH_TOKEN", "", "bearer token (SystemAdministrator)")
 	events := f.Int("events", 300_000, "distinct events to store")
 	batch := f.Int("batch", 1000, "events per POST, re-sent duplicates included (at most 10,000)")
 	senders := f.Int("senders", 4, "concurrent senders")
 	dups := f.Float64("duplicates", 0.05, "share of each batch that re-sends events of the sender's previous batch")
 	eventDays := f.Int("event-days", 1, "events fall on this many days up to today (1: as they happen; more touches more rollup rows)")
 	retry := f.Bool("retry", false, "re-send a batch answered 503 or cut off until it is acknowledged")
-	dbURL := f.String("db", os.Getenv("BILLING_DATABASE_URL"), "database to verify afterwards (ledger totals and every rollup row)")
 	baseline := f.String("baseline", "", "copy: also time a bare COPY of the same events into an unindexed table (--db, PostgreSQL)")
 	jsonOut := f.String("json", "", "write the results to this file as JSON")
 	natsURL := f.String("nats", "", "also publish the same number of events to this NATS JetStream (usage.events.<account>) and time a consumer (serve with BILLING_NATS_URL, or billing consume) storing them; needs --db")
@@ -163,20 +157,21 @@ func runBenchIngest(ctx context.Context, args []string, out io.Writer) (err erro
 	if err != nil {
 		return err
 	}
+	settings := f.Config
 	if *natsURL != "" {
-		if *dbURL == "" {
+		if settings.DatabaseURL == "" {
 			return errors.New("--nats needs --db to see when the consumer has stored the events")
 		}
 		defer func() {
 			if err == nil {
-				err = benchNATS(ctx, *natsURL, *dbURL, d, *events, *publishers, *dups, *eventDays, out)
+				err = benchNATS(ctx, *natsURL, settings.DatabaseURL, d, *events, *publishers, *dups, *eventDays, out)
 			}
 		}()
-		if *token == "" {
+		if settings.BenchToken == "" {
 			return nil // NATS only
 		}
 	}
-	if *token == "" {
+	if settings.BenchToken == "" {
 		return errors.New("--token is required (or BILLING_BENCH_TOKEN)")
 	}
 	if *batch < 1 || *batch > models.MaxBatchEvents || *events < 1 || *dups < 0 || *dups >= 1 {
@@ -186,8 +181,8 @@ func runBenchIngest(ctx context.Context, args []string, out io.Writer) (err erro
 		return fmt.Errorf("--baseline %q: the ingestion baseline is copy", *baseline)
 	}
 	var store *repo.Store
-	if *dbURL != "" {
-		if store, err = repo.Open(*dbURL); err != nil {
+	if settings.DatabaseURL != "" {
+		if store, err = repo.Open(settings.DatabaseURL); err != nil {
 			return err
 		}
 		defer store.Close()
@@ -195,7 +190,7 @@ func runBenchIngest(ctx context.Context, args []string, out io.Writer) (err erro
 		return errors.New("--baseline copy needs --db")
 	}
 	cfg := bench.IngestConfig{
-		BaseURL: strings.TrimSuffix(*base, "/"), Token: *token, Accounts: d.AccountList(),
+		BaseURL: strings.TrimSuffix(settings.BenchURL, "/"), Token: settings.BenchToken, Accounts: d.AccountList(),
 		Events: *events, Batch: *batch, Senders: *senders, Duplicates: *dups,
 		RunID: fmt.Sprintf("bench-%d", time.Now().UnixNano()), Today: models.DateOf(time.Now()), Days: *eventDays,
 		Seed: d.Seed, Retry: *retry,
@@ -234,7 +229,7 @@ func runBenchIngest(ctx context.Context, args []string, out io.Writer) (err erro
 
 // benchNATS publishes events to the stream and waits until the ledger holds
 // them all, exactly once: the consumer's throughput, publishing included.
-func benchNATS(ctx context.Context, url, dbURL string, d bench.Dataset, events, publishers int, dups float64, days int, out io.Writer) error {
+func benchNATS(ctx context.Context, url, dbURL string, d synth.Dataset, events, publishers int, dups float64, days int, out io.Writer) error {
 	store, err := repo.Open(dbURL)
 	if err != nil {
 		return err

@@ -20,11 +20,10 @@ import (
 
 func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("migrate")
-	db := f.db()
 	if err := parse(f, args); err != nil {
 		return err
 	}
-	store, err := db.open(ctx)
+	store, err := f.Config.openDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -35,7 +34,6 @@ func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 
 func runAccountAdd(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("account add")
-	db := f.db()
 	name := f.String("name", "", "the account's name (required)")
 	sid := f.String("sid", "", "the SID to use (default: a new random one)")
 	parent := f.String("parent", "", "the parent account's SID, for a sub-account")
@@ -54,7 +52,7 @@ func runAccountAdd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		a.Sid = s
 	}
-	store, err := db.open(ctx)
+	store, err := f.Config.openDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -80,7 +78,7 @@ func runAccountAdd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		a.Currency = c
 	}
-	box, err := tokenBox(*db.dataDir, false)
+	box, err := f.Config.tokenBox(false)
 	if err != nil {
 		return err
 	}
@@ -103,7 +101,6 @@ func runAccountAdd(ctx context.Context, args []string, out io.Writer) error {
 
 func runAccountRotateToken(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("account rotate-token")
-	db := f.db()
 	if err := parse(f, args); err != nil {
 		return err
 	}
@@ -114,12 +111,12 @@ func runAccountRotateToken(ctx context.Context, args []string, out io.Writer) er
 	if !ok {
 		return fmt.Errorf("account rotate-token: %q is not AC followed by 32 hex digits", f.Arg(0))
 	}
-	store, err := db.open(ctx)
+	store, err := f.Config.openDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	box, err := tokenBox(*db.dataDir, false)
+	box, err := f.Config.tokenBox(false)
 	if err != nil {
 		return err
 	}
@@ -144,7 +141,6 @@ func warnUnsealed(box *auth.TokenBox) {
 
 func runToken(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("token")
-	dataDir := f.str("data-dir", "BILLING_DATA_DIR", "data", "folder holding the demo JWT secret")
 	sub := f.String("sub", "", "the subject: who the token is for (required)")
 	name := f.String("name", "", "a display name")
 	roles := f.String("roles", "", "comma-separated roles: SystemAdministrator, Manager")
@@ -167,11 +163,11 @@ func runToken(ctx context.Context, args []string, out io.Writer) error {
 		}
 		sids = append(sids, sid)
 	}
-	cfg, err := jwtConfig(*dataDir, false)
+	cfg, err := f.Config.jwtConfig(false)
 	if err != nil {
 		return err
 	}
-	signer, err := newSigner(cfg)
+	signer, err := f.Config.newSigner(cfg)
 	if err != nil {
 		return err
 	}
@@ -188,7 +184,6 @@ const ingestBatch = models.MaxBatchEvents
 
 func runIngest(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("ingest")
-	db := f.db()
 	if err := parse(f, args); err != nil {
 		return err
 	}
@@ -210,7 +205,7 @@ func runIngest(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := db.open(ctx)
+	store, err := f.Config.openDB(ctx)
 	if err != nil {
 		return err
 	}

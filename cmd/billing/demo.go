@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
 	"time"
 
 	"github.com/evovoice/billing/auth"
-	"github.com/evovoice/billing/cmd/billing/internal/bench"
+	"github.com/evovoice/billing/cmd/billing/internal/synth"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 )
@@ -154,18 +152,14 @@ func demoUsers(ctx context.Context, store *repo.Store) ([]demoUser, error) {
 }
 
 func createDemoData(ctx context.Context, store *repo.Store, today models.Date) error {
-	start := models.NewDate(today.Time().Year(), today.Time().Month()-demoMonths, 1)
-	accounts := []models.Account{
-		{Sid: demoParent, Name: "Acme Voice", Currency: "usd", CreatedAt: start.Time()},
-		{Sid: demoSupport, Name: "Acme Support", ParentSid: demoParent, Currency: "usd", CreatedAt: start.AddDays(3).Time()},
-		{Sid: demoMarketing, Name: "Acme Marketing", ParentSid: demoParent, Currency: "usd", CreatedAt: start.AddDays(10).Time()},
-	}
+	accounts := demoAccounts(today)
+	var events []models.UsageEvent
 	for _, a := range accounts {
-		if err := store.CreateAccount(ctx, a, models.HashAuthToken(models.NewAuthToken())); err != nil {
+		if err := store.CreateAccount(ctx, a.Account, models.HashAuthToken(models.NewAuthToken())); err != nil {
 			return err
 		}
+		events = append(events, synth.History(demoSeed, a)...)
 	}
-	events := demoEvents(accounts, today)
 	for len(events) > 0 {
 		n := min(len(events), models.MaxBatchEvents)
 		if _, err := store.RecordUsageEvents(ctx, events[:n]); err != nil {
@@ -176,127 +170,50 @@ func createDemoData(ctx context.Context, store *repo.Store, today models.Date) e
 	return nil
 }
 
-// demoProfile is how much of each kind of usage an account has on a weekday.
-type demoProfile struct {
-	perDay   map[string]float64 // category -> events per weekday
-	minutes  map[string]float64 // category -> average minutes per event (voice)
-	numbers  map[string]int64   // category -> items billed monthly
-	shortcds int64
-}
+// demoSeed fixes the demo's random streams: every demo started on the same
+// day holds the same history.
+const demoSeed = 2024
 
-// demoRates are prices per unit, in micro-dollars (exact).
-var demoRates = map[string]models.Micros{
-	"calls-inbound-local":    8_500,
-	"calls-inbound-tollfree": 22_000,
-	"calls-outbound":         13_000,
-	"calls-client":           4_000,
-	"calls-sip":              4_000,
-	"sms-inbound-longcode":   7_900,
-	"sms-inbound-shortcode":  7_500,
-	"sms-outbound-longcode":  7_900,
-	"sms-outbound-shortcode": 10_000,
-	"phonenumbers-local":     1_150_000,
-	"phonenumbers-tollfree":  2_150_000,
-	"shortcodes-random":      1_000_000_000,
-	"calleridlookups":        10_000,
-	"recordings":             2_500,
-	"transcriptions":         50_000,
-	"recordingstorage":       500,
-}
-
-func demoProfiles() map[string]demoProfile {
-	return map[string]demoProfile{
-		demoParent: {
-			perDay:  map[string]float64{"calls-outbound": 12, "calls-client": 3, "sms-outbound-longcode": 20, "calleridlookups": 4},
-			minutes: map[string]float64{"calls-outbound": 4.5, "calls-client": 7},
-			numbers: map[string]int64{"phonenumbers-local": 2},
-		},
-		demoSupport: {
-			perDay: map[string]float64{
+// demoAccounts are the demo's parent and two sub-accounts, opened in the
+// first days of the month 13 months back, with usage up to today.
+func demoAccounts(today models.Date) []synth.Account {
+	start := models.NewDate(today.Time().Year(), today.Time().Month()-demoMonths, 1)
+	account := func(sid, name, parent string, openedDay int, p synth.Profile) synth.Account {
+		opened := start.AddDays(openedDay)
+		p.Weekend = 0.3
+		return synth.Account{
+			Account: models.Account{Sid: sid, Name: name, ParentSid: parent, Currency: "usd", CreatedAt: opened.Time()},
+			Profile: p, Scale: 1,
+			Active: models.DateRange{Start: opened, End: today},
+		}
+	}
+	accounts := []synth.Account{
+		account(demoParent, "Acme Voice", "", 0, synth.Profile{
+			PerDay:  map[string]float64{"calls-outbound": 12, "calls-client": 3, "sms-outbound-longcode": 20, "calleridlookups": 4},
+			Minutes: map[string]float64{"calls-outbound": 4.5, "calls-client": 7},
+			Monthly: map[string]int64{"phonenumbers-local": 2},
+		}),
+		account(demoSupport, "Acme Support", demoParent, 3, synth.Profile{
+			PerDay: map[string]float64{
 				"calls-inbound-local": 55, "calls-inbound-tollfree": 30, "calls-outbound": 18, "calls-sip": 9,
 				"sms-inbound-longcode": 40, "sms-outbound-longcode": 45, "calleridlookups": 25,
 				"recordings": 17, "transcriptions": 4,
 			},
-			minutes: map[string]float64{"calls-inbound-local": 3.8, "calls-inbound-tollfree": 5.2, "calls-outbound": 2.9, "calls-sip": 6.1, "recordings": 4.2, "transcriptions": 3.5},
-			numbers: map[string]int64{"phonenumbers-local": 8, "phonenumbers-tollfree": 2},
-		},
-		demoMarketing: {
-			perDay: map[string]float64{
+			Minutes:   map[string]float64{"calls-inbound-local": 3.8, "calls-inbound-tollfree": 5.2, "calls-outbound": 2.9, "calls-sip": 6.1, "recordings": 4.2, "transcriptions": 3.5},
+			Monthly:   map[string]int64{"phonenumbers-local": 8, "phonenumbers-tollfree": 2},
+			Recording: true,
+		}),
+		account(demoMarketing, "Acme Marketing", demoParent, 10, synth.Profile{
+			PerDay: map[string]float64{
 				"calls-outbound": 22, "sms-outbound-shortcode": 650, "sms-inbound-shortcode": 45,
 				"sms-outbound-longcode": 80, "sms-inbound-longcode": 12,
 			},
-			minutes:  map[string]float64{"calls-outbound": 1.9},
-			numbers:  map[string]int64{"phonenumbers-local": 4},
-			shortcds: 1,
-		},
+			Minutes: map[string]float64{"calls-outbound": 1.9},
+			Monthly: map[string]int64{"phonenumbers-local": 4, "shortcodes-random": 1},
+		}),
 	}
-}
-
-// demoEvents generates a reproducible, plausible history: weekday-heavy
-// traffic growing a little each month, numbers and short codes billed on the
-// first of each month, recording storage accruing monthly.
-func demoEvents(accounts []models.Account, today models.Date) []models.UsageEvent {
-	rng := rand.New(rand.NewPCG(2024, 11))
-	profiles := demoProfiles()
-	var events []models.UsageEvent
-	add := func(a models.Account, day models.Date, cat string, hour int, count int64, usage models.Micros) {
-		events = append(events, models.UsageEvent{
-			ID:         fmt.Sprintf("demo-%s-%s-%s", a.Sid[len(a.Sid)-4:], day, cat),
-			AccountSid: a.Sid,
-			Category:   cat,
-			OccurredAt: day.Time().Add(time.Duration(hour)*time.Hour + time.Duration(rng.IntN(3600))*time.Second),
-			Count:      count,
-			Usage:      usage,
-			Price:      usage * demoRates[cat] / 1_000_000,
-		})
+	for i := range accounts {
+		accounts[i].Stream = uint64(i) + 1
 	}
-	for _, a := range accounts {
-		p := profiles[a.Sid]
-		first := models.DateOf(a.CreatedAt)
-		var storedMinutes int64
-		for day := first; day <= today; day++ {
-			t := day.Time()
-			monthsIn := float64(day-first) / 30.4
-			growth := math.Pow(1.03, monthsIn)
-			shape := 1.0
-			if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
-				shape = 0.3
-			}
-			for _, cat := range models.CategoryNames() {
-				rate, ok := p.perDay[cat]
-				if !ok {
-					continue
-				}
-				n := bench.Poisson(rng, rate*growth*shape)
-				if n == 0 {
-					continue
-				}
-				usage := models.Micros(n) * 1_000_000
-				if avg, voice := p.minutes[cat]; voice {
-					// Billed minutes: each call rounds up to a whole minute.
-					var mins int64
-					for range n {
-						mins += int64(math.Ceil(rng.ExpFloat64() * avg))
-					}
-					usage = models.Micros(mins) * 1_000_000
-					if cat == "recordings" {
-						storedMinutes += mins
-					}
-				}
-				add(a, day, cat, 9+rng.IntN(9), n, usage)
-			}
-			if t.Day() == 1 {
-				for cat, n := range p.numbers {
-					add(a, day, cat, 0, n, models.Micros(n)*1_000_000)
-				}
-				if p.shortcds > 0 {
-					add(a, day, "shortcodes-random", 0, p.shortcds, models.Micros(p.shortcds)*1_000_000)
-				}
-				if storedMinutes > 0 {
-					add(a, day, "recordingstorage", 0, storedMinutes/4, models.Micros(storedMinutes)*1_000_000)
-				}
-			}
-		}
-	}
-	return events
+	return accounts
 }

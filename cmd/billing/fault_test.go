@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/evovoice/billing/cmd/billing/internal/synth"
 	"io"
 	"log/slog"
 	"net"
@@ -156,7 +157,7 @@ func TestServiceStartsWithoutDatabase(t *testing.T) {
 func TestPostgresRestartDuringReadLoad(t *testing.T) {
 	pg := repotest.NewPrivatePostgres(t)
 	pg.Start()
-	d := bench.Dataset{Seed: 11, Accounts: 30, Days: 100, End: models.DateOf(time.Now())}
+	d := synth.Dataset{Seed: 11, Accounts: 30, Days: 100, End: models.DateOf(time.Now())}
 	if _, err := bench.Seed(context.Background(), openMigrated(t, pg.URL()), d); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +220,7 @@ func TestPostgresRestartDuringReadLoad(t *testing.T) {
 func TestPostgresCrashDuringIngestion(t *testing.T) {
 	pg := repotest.NewPrivatePostgres(t)
 	pg.Start()
-	d := bench.Dataset{Seed: 12, Accounts: 60, Days: 30, End: models.DateOf(time.Now())}
+	d := synth.Dataset{Seed: 12, Accounts: 60, Days: 30, End: models.DateOf(time.Now())}
 	store := openMigrated(t, pg.URL())
 	if _, err := bench.Seed(context.Background(), store, d); err != nil {
 		t.Fatal(err)

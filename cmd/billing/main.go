@@ -95,15 +95,14 @@ func printHelp(out io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(out, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(out, "\nEvery flag can also be set by its environment variable:")
-	for _, e := range append(environment, natsEnvironment...) {
-		fmt.Fprintf(out, "  %-24s %s\n", e.name, e.usage)
-	}
+	fmt.Fprintln(out, "\nSettings (a flag wins over its variable):")
+	printSettings(out)
 }
 
 func isHelp(arg string) bool { return arg == "help" || arg == "-h" || arg == "--help" }
 
-// parse parses flags and reports a bad one in the message main prints;
+// parse parses flags and loads the command's settings into f.Config,
+// reporting a bad flag, or every bad setting, in the message main prints;
 // --help prints the command's flags.
 func parse(f flags, args []string) error {
 	if err := f.Parse(args); err != nil {
@@ -115,7 +114,7 @@ func parse(f flags, args []string) error {
 		}
 		return fmt.Errorf("%s: %w", f.Name(), err)
 	}
-	return nil
+	return f.load()
 }
 
 // splitList reads a comma-separated flag value, dropping empty items.

@@ -16,6 +16,7 @@ import (
 	"github.com/evovoice/billing/cmd/billing/internal/bench"
 	"github.com/evovoice/billing/cmd/billing/internal/consume"
 	"github.com/evovoice/billing/cmd/billing/internal/natstest"
+	"github.com/evovoice/billing/cmd/billing/internal/synth"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -85,7 +86,7 @@ func TestNATSClusterExactlyOnce(t *testing.T) {
 	}
 	t.Cleanup(func() { store.Close() })
 	ctx := context.Background()
-	d := bench.Dataset{Seed: 21, Accounts: 100, Days: 3, End: models.DateOf(time.Now())}
+	d := synth.Dataset{Seed: 21, Accounts: 100, Days: 3, End: models.DateOf(time.Now())}
 	if _, err := bench.Seed(ctx, store, d); err != nil {
 		t.Fatal(err)
 	}

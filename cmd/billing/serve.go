@@ -11,7 +11,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -31,23 +30,13 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 func runServe(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("serve")
-	addr := f.str("addr", "BILLING_ADDR", "127.0.0.1:8080", "address to listen on")
-	db := f.db()
-	demo := f.boolean("demo", "BILLING_DEMO", "seed demo data into an empty database and print ready-to-use tokens")
-	pprofAddr := f.str("pprof", "BILLING_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060")
-	timeout := f.Duration("request-timeout", handlers.DefaultRequestTimeout, "deadline of each request, its database calls included")
-	natsCfg := f.nats()
-	triggerInterval := f.str("trigger-interval", "BILLING_TRIGGER_INTERVAL", triggers.DefaultInterval.String(), "how often every usage trigger is evaluated, besides after each ingestion")
-	allowPrivate := f.boolean("webhook-allow-private", "BILLING_WEBHOOK_ALLOW_PRIVATE", "let trigger callbacks go to loopback, private and link-local addresses")
 	if err := parse(f, args); err != nil {
 		return err
 	}
-	log := newLogger(os.Stderr)
-	if *timeout <= 0 {
-		return errors.New("serve: --request-timeout must be positive")
-	}
+	cfg := f.Config
+	log := cfg.newLogger(os.Stderr)
 
-	jwtCfg, err := jwtConfig(*db.dataDir, *demo)
+	jwtCfg, err := cfg.jwtConfig(cfg.Demo)
 	if err != nil {
 		return err
 	}
@@ -55,47 +44,35 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	signer, err := checkedSigner(jwtCfg, verifier)
+	signer, err := checkedSigner(cfg, jwtCfg, verifier)
 	if err != nil {
-		if *demo {
+		if cfg.Demo {
 			return err
 		}
 		log.Warn("dashboard sign-in is off: no key to sign tokens with", "err", err)
 	}
-	interval, err := time.ParseDuration(*triggerInterval)
-	if err != nil || interval <= 0 {
-		return fmt.Errorf("serve: --trigger-interval %q is not a positive duration such as 1m", *triggerInterval)
-	}
-	box, err := tokenBox(*db.dataDir, *demo)
+	box, err := cfg.tokenBox(cfg.Demo)
 	if err != nil {
 		return err
 	}
 	if box == nil {
 		log.Warn("no BILLING_SECRET_KEY: usage trigger callbacks cannot be signed, so they fail")
 	}
-	sessionTTL, err := durationSetting("BILLING_SESSION_TTL")
-	if err != nil {
-		return err
-	}
-	proxies, err := trustedProxies()
-	if err != nil {
-		return err
-	}
 	// Not connected yet: the service starts even while the database is down.
-	store, err := db.openStore()
+	store, err := cfg.openStore()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	baseURL := "http://" + ln.Addr().String()
 
 	var ready atomic.Bool
-	if *demo {
+	if cfg.Demo {
 		// Demo data needs the database now; the demo runs on a local file.
 		if err := migrateUntilDone(ctx, store, log); err != nil {
 			ln.Close()
@@ -118,8 +95,8 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			}
 		}()
 	}
-	if *pprofAddr != "" {
-		_, stop, err := servePprof(*pprofAddr, log)
+	if cfg.PprofAddr != "" {
+		_, stop, err := servePprof(cfg.PprofAddr, log)
 		if err != nil {
 			ln.Close()
 			return err
@@ -128,16 +105,16 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	var collectors []prometheus.Collector
-	if *natsCfg.url != "" {
+	if cfg.NATSURL != "" {
 		m := consume.NewMetrics()
 		collectors = m.Collectors()
-		stop := startConsumer(ctx, natsCfg.config(log, m), store, ready.Load)
+		stop := startConsumer(ctx, cfg.consumeConfig(log, m), store, ready.Load)
 		defer stop()
 	}
 
 	// Usage triggers: evaluated after each ingestion and every interval,
 	// delivered from the outbox; they start once the database is ready.
-	engine := triggers.New(triggers.Config{Store: store, Box: box, Log: log, Interval: interval, AllowPrivate: *allowPrivate})
+	engine := triggers.New(triggers.Config{Store: store, Box: box, Log: log, Interval: cfg.TriggerInterval, AllowPrivate: cfg.WebhookAllowPrivate})
 	store.OnIngest(engine.Touched)
 	engineCtx, stopEngine := context.WithCancel(ctx)
 	engineDone := make(chan struct{})
@@ -162,9 +139,9 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			Verifier:       verifier,
 			Signer:         signer,
 			Logger:         log,
-			SessionTTL:     sessionTTL,
-			TrustedProxies: proxies,
-			RequestTimeout: *timeout,
+			SessionTTL:     cfg.SessionTTL,
+			TrustedProxies: cfg.TrustedProxies,
+			RequestTimeout: cfg.RequestTimeout,
 			Ready:          ready.Load,
 		})),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -176,7 +153,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	log.Info("listening", "url", baseURL, "dashboard", baseURL+"/", "database", store.Dialect())
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(limitPerClient(ln, proxies)) }()
+	go func() { errc <- srv.Serve(limitPerClient(ln, cfg.TrustedProxies)) }()
 	select {
 	case err := <-errc:
 		return err
@@ -230,8 +207,8 @@ func startDirectory(ctx context.Context, store *repo.Store, log *slog.Logger) {
 // checkedSigner builds the signer and proves that the verifier accepts its
 // tokens, so that a private key not matching the public key is found at
 // start-up, not at the first sign-in.
-func checkedSigner(cfg auth.JWTConfig, v *auth.Verifier) (*auth.Signer, error) {
-	s, err := newSigner(cfg)
+func checkedSigner(c *Config, cfg auth.JWTConfig, v *auth.Verifier) (*auth.Signer, error) {
+	s, err := c.newSigner(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -243,39 +220,6 @@ func checkedSigner(cfg auth.JWTConfig, v *auth.Verifier) (*auth.Signer, error) {
 		return nil, fmt.Errorf("tokens signed with BILLING_JWT_PRIVATE_KEY are refused (%v): it does not match the public key", err)
 	}
 	return s, nil
-}
-
-// durationSetting reads an optional duration variable (0 when unset).
-func durationSetting(name string) (time.Duration, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s=%q is not a positive duration such as 8h", name, v)
-	}
-	return d, nil
-}
-
-// trustedProxies reads BILLING_TRUSTED_PROXIES: CIDRs, or single addresses.
-func trustedProxies() ([]*net.IPNet, error) {
-	var out []*net.IPNet
-	for _, s := range splitList(os.Getenv("BILLING_TRUSTED_PROXIES")) {
-		if !strings.Contains(s, "/") {
-			if ip := net.ParseIP(s); ip != nil && ip.To4() != nil {
-				s += "/32"
-			} else {
-				s += "/128"
-			}
-		}
-		_, n, err := net.ParseCIDR(s)
-		if err != nil {
-			return nil, fmt.Errorf("BILLING_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", s)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 // migrateUntilDone applies the migrations, retrying with backoff while the

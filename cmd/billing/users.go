@@ -23,7 +23,6 @@ var knownRoles = []string{auth.RoleSystemAdministrator, auth.RoleManager}
 
 func runUserAdd(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("user add")
-	db := f.db()
 	name := f.String("name", "", "the sign-in name (required)")
 	display := f.String("display-name", "", "the name the dashboard shows (default: the sign-in name)")
 	roles := f.String("roles", "", "comma-separated roles: SystemAdministrator, Manager (required)")
@@ -68,7 +67,7 @@ func runUserAdd(ctx context.Context, args []string, out io.Writer) error {
 	if u.PasswordHash, err = auth.HashPassword(pw); err != nil {
 		return err
 	}
-	store, err := db.open(ctx)
+	store, err := f.Config.openDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -82,7 +81,6 @@ func runUserAdd(ctx context.Context, args []string, out io.Writer) error {
 
 func runUserSetPassword(ctx context.Context, args []string, out io.Writer) error {
 	f := newFlags("user set-password")
-	db := f.db()
 	name := f.String("name", "", "the sign-in name (required)")
 	pwFile := f.String("password-file", "", "read the password from this file (default: standard input)")
 	if err := parse(f, args); err != nil {
@@ -100,7 +98,7 @@ func runUserSetPassword(ctx context.Context, args []string, out io.Writer) error
 	if err != nil {
 		return err
 	}
-	store, err := db.open(ctx)
+	store, err := f.Config.openDB(ctx)
 	if err != nil {
 		return err
 	}

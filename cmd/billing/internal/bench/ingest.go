@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/evovoice/billing/cmd/billing/internal/synth"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -21,10 +22,10 @@ import (
 // IngestConfig is one sustained ingestion load.
 type IngestConfig struct {
 	BaseURL, Token string
-	Accounts       []Account // events go to the accounts with usage
-	Events         int       // distinct events to store
-	Batch          int       // events per POST, duplicates included
-	Senders        int       // concurrent senders
+	Accounts       []synth.Account // events go to the accounts with usage
+	Events         int             // distinct events to store
+	Batch          int             // events per POST, duplicates included
+	Senders        int             // concurrent senders
 	// Duplicates is the share of each batch that re-sends events of the
 	// sender's previous batch, already acknowledged: each must come back as
 	// a duplicate and change nothing.
@@ -105,9 +106,9 @@ type ingestBatch struct {
 // usage, leaf categories, days and amounts.
 func IngestEvents(cfg IngestConfig) []models.UsageEvent {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x1e57))
-	var targets []Account
+	var targets []synth.Account
 	for _, a := range cfg.Accounts {
-		if a.Profile != "idle" {
+		if a.Profile.Name != synth.Idle {
 			targets = append(targets, a)
 		}
 	}
@@ -120,6 +121,7 @@ func IngestEvents(cfg IngestConfig) []models.UsageEvent {
 			leaves = append(leaves, c.Name)
 		}
 	}
+	rates := synth.Rates()
 	events := make([]models.UsageEvent, cfg.Events)
 	for i := range events {
 		a := targets[rng.IntN(len(targets))]

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"github.com/evovoice/billing/cmd/billing/internal/synth"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -40,8 +41,8 @@ func serve(t *testing.T, store *repo.Store) (string, string) {
 }
 
 // recent is a small dataset ending today, so that relative ranges hit data.
-func recent() bench.Dataset {
-	return bench.Dataset{Seed: 3, Accounts: 25, Days: 120, End: models.DateOf(time.Now())}
+func recent() synth.Dataset {
+	return synth.Dataset{Seed: 3, Accounts: 25, Days: 120, End: models.DateOf(time.Now())}
 }
 
 func TestQueryLoad(t *testing.T) {

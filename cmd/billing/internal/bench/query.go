@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/evovoice/billing/cmd/billing/internal/synth"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -40,7 +41,7 @@ type Request struct {
 
 // Params are the random choices behind one request.
 type Params struct {
-	Account  Account
+	Account  synth.Account
 	Category string
 	Today    models.Date
 }
@@ -174,7 +175,7 @@ func ParseMix(spec string, templates []string) ([]Request, error) {
 			return nil, fmt.Errorf("template %q: %q is already a request of the mix or a preset", t, parts[0])
 		}
 		seen[parts[0]] = true
-		if _, err := expand(parts[2], Params{Account: Account{Account: models.Account{Sid: "AC0"}}, Category: "calls"}); err != nil {
+		if _, err := expand(parts[2], Params{Account: synth.Account{Account: models.Account{Sid: "AC0"}}, Category: "calls"}); err != nil {
 			return nil, fmt.Errorf("template %q: %w", t, err)
 		}
 		out = append(out, Request{Name: parts[0], Weight: n, Template: parts[2]})
@@ -257,7 +258,7 @@ type QueryConfig struct {
 	Duration    time.Duration
 	Warmup      time.Duration // run before measuring, not counted
 	Mix         []Request
-	Accounts    []Account
+	Accounts    []synth.Account
 	Today       models.Date
 	Seed        uint64 // random choices; the same seed draws the same sequence per worker
 	MetricsURL  string // sampled for the server's RSS during the run; "" skips
@@ -337,7 +338,7 @@ func RunQuery(ctx context.Context, cfg QueryConfig, progress io.Writer) (QueryRe
 	// Probe every kind once, with an account that has usage.
 	probe := cfg.Accounts[0]
 	for _, a := range cfg.Accounts {
-		if a.Profile != "idle" {
+		if a.Profile.Name != synth.Idle {
 			probe = a
 			break
 		}
@@ -370,7 +371,7 @@ func RunQuery(ctx context.Context, cfg QueryConfig, progress io.Writer) (QueryRe
 				if !t0.Before(end) {
 					return
 				}
-				r := pick(rng, cfg.Mix, total)
+				r := synth.Pick(rng, cfg.Mix, func(r Request) int { return r.Weight }, total)
 				p := Params{Account: cfg.Accounts[rng.IntN(len(cfg.Accounts))], Category: queryCategories[rng.IntN(len(queryCategories))], Today: cfg.Today}
 				rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 				kind := send(rctx, r, p)
@@ -391,18 +392,6 @@ func RunQuery(ctx context.Context, cfg QueryConfig, progress io.Writer) (QueryRe
 	rep.All, rep.ByRequest = summarize(recs, elapsed)
 	rep.ServerRSSMaxBytes = rss.max()
 	return rep, ctx.Err()
-}
-
-// pick draws a request kind by weight.
-func pick(rng *rand.Rand, mix []Request, total int) Request {
-	n := rng.IntN(total)
-	for _, r := range mix {
-		if n < r.Weight {
-			return r
-		}
-		n -= r.Weight
-	}
-	return mix[len(mix)-1]
 }
 
 // get sends one HTTP request and reads the whole answer; it returns "" for a

@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"errors"
+	"github.com/evovoice/billing/cmd/billing/internal/synth"
 	"reflect"
 	"slices"
 	"testing"
@@ -13,69 +14,7 @@ import (
 	"github.com/evovoice/billing/repo/repotest"
 )
 
-var small = bench.Dataset{Seed: 7, Accounts: 40, Days: 75, End: models.NewDate(2024, 3, 15)}
-
-func TestDatasetIsReproducible(t *testing.T) {
-	a, b := small.AccountList(), small.AccountList()
-	if !reflect.DeepEqual(a, b) {
-		t.Fatal("the same dataset gave different accounts")
-	}
-	for i := range a {
-		if !reflect.DeepEqual(small.History(a[i]), small.History(b[i])) {
-			t.Fatalf("account %d: the same dataset gave different events", i)
-		}
-	}
-	other := small
-	other.Seed++
-	if reflect.DeepEqual(other.AccountList()[0].Sid, a[0].Sid) {
-		t.Fatal("another seed gave the same accounts")
-	}
-
-	profiles, parents, subs, events := map[string]int{}, 0, 0, 0
-	bySid := map[string]bench.Account{}
-	for _, acc := range a {
-		bySid[acc.Sid] = acc
-	}
-	for _, acc := range a {
-		if _, ok := models.NormalizeAccountSid(acc.Sid); !ok {
-			t.Fatalf("bad SID %q", acc.Sid)
-		}
-		profiles[acc.Profile]++
-		if acc.ParentSid == "" && len(acc.Descendants) > 1 {
-			parents++
-		}
-		if acc.ParentSid != "" {
-			subs++
-			if !slices.Contains(bySid[acc.ParentSid].Descendants, acc.Sid) {
-				t.Fatalf("%s is not among its parent's descendants", acc.Sid)
-			}
-		}
-		if !slices.Contains(acc.Descendants, acc.Sid) {
-			t.Fatalf("%s is not among its own descendants", acc.Sid)
-		}
-		h := small.History(acc)
-		events += len(h)
-		ids := map[string]bool{}
-		for _, e := range h {
-			if ids[e.ID] {
-				t.Fatalf("%s: event id %s twice", acc.Sid, e.ID)
-			}
-			ids[e.ID] = true
-			if d := e.Day(); !acc.Active.Contains(d) || d < small.Start() || d > small.End {
-				t.Fatalf("%s: event on %s outside %v", acc.Sid, d, acc.Active)
-			}
-			if _, ok := models.LookupCategory(e.Category); !ok || len(models.Subtree(e.Category)) != 1 {
-				t.Fatalf("%s: %q is not a leaf category", acc.Sid, e.Category)
-			}
-		}
-		if acc.Profile == "idle" && len(h) > 0 {
-			t.Fatalf("idle account %s has events", acc.Sid)
-		}
-	}
-	if parents == 0 || subs == 0 || profiles["idle"] == 0 || len(profiles) < 4 || events == 0 {
-		t.Fatalf("not a varied dataset: %d parents, %d sub-accounts, profiles %v, %d events", parents, subs, profiles, events)
-	}
-}
+var small = synth.Dataset{Seed: 7, Accounts: 40, Days: 75, End: models.NewDate(2024, 3, 15)}
 
 // TestSeedEqualsIngestion loads the dataset in bulk into one database and
 // ingests the same events through RecordUsageEvents into another: every
@@ -97,7 +36,7 @@ func TestSeedEqualsIngestion(t *testing.T) {
 		}
 
 		ingested := repotest.Open(t, string(seeded.Dialect()))
-		for _, a := range small.BulkAccounts(sortParentsFirst(accounts)) {
+		for _, a := range bench.BulkAccounts(small, sortParentsFirst(accounts)) {
 			if err := ingested.CreateAccount(ctx, a.Account, a.AuthTokenHash); err != nil {
 				t.Fatal(err)
 			}
@@ -151,8 +90,8 @@ func TestSeedEqualsIngestion(t *testing.T) {
 }
 
 // sortParentsFirst orders accounts so that CreateAccount finds each parent.
-func sortParentsFirst(accounts []bench.Account) []bench.Account {
-	depth := func(a bench.Account) int {
+func sortParentsFirst(accounts []synth.Account) []synth.Account {
+	depth := func(a synth.Account) int {
 		d := 0
 		for p := a.ParentSid; p != ""; d++ {
 			for _, b := range accounts {
@@ -165,6 +104,6 @@ func sortParentsFirst(accounts []bench.Account) []bench.Account {
 		return d
 	}
 	out := slices.Clone(accounts)
-	slices.SortStableFunc(out, func(a, b bench.Account) int { return depth(a) - depth(b) })
+	slices.SortStableFunc(out, func(a, b synth.Account) int { return depth(a) - depth(b) })
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/evovoice/billing/cmd/billing/internal/bench"
 	"github.com/evovoice/billing/cmd/billing/internal/consume"
 	"github.com/evovoice/billing/cmd/billing/internal/natstest"
+	"github.com/evovoice/billing/cmd/billing/internal/synth"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo/repotest"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -23,7 +24,7 @@ func BenchmarkConsumeFullStream(b *testing.B) {
 	srv := natstest.Start(b)
 	store := repotest.Open(b, backend)
 	ctx := context.Background()
-	d := bench.Dataset{Seed: 3, Accounts: 100, Days: 3, End: models.DateOf(time.Now())}
+	d := synth.Dataset{Seed: 3, Accounts: 100, Days: 3, End: models.DateOf(time.Now())}
 	if _, err := bench.Seed(ctx, store, d); err != nil {
 		b.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/evovoice/billing/cmd/billing/internal/bench"
 	"github.com/evovoice/billing/cmd/billing/internal/consume"
 	"github.com/evovoice/billing/cmd/billing/internal/natstest"
+	"github.com/evovoice/billing/cmd/billing/internal/synth"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -20,9 +21,9 @@ import (
 )
 
 // seeded fills a store with a small dataset and returns its accounts.
-func seeded(t *testing.T, store *repo.Store, seed uint64) []bench.Account {
+func seeded(t *testing.T, store *repo.Store, seed uint64) []synth.Account {
 	t.Helper()
-	d := bench.Dataset{Seed: seed, Accounts: 20, Days: 3, End: models.DateOf(time.Now())}
+	d := synth.Dataset{Seed: seed, Accounts: 20, Days: 3, End: models.DateOf(time.Now())}
 	if _, err := bench.Seed(context.Background(), store, d); err != nil {
 		t.Fatal(err)
 	}

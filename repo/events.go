@@ -64,8 +64,8 @@ func dedupeBatch(events []models.UsageEvent) (unique, dups []int, err error) {
 		case events[j].SameContent(e):
 			dups = append(dups, i)
 		default:
-			bad.Add(fmt.Sprintf("events[%d].id", i), models.CodeConflict,
-				fmt.Sprintf("events[%d] repeats the id %q of events[%d] with other content", i, e.ID, j))
+			bad.AddEvent(i, "id", models.CodeConflict,
+				fmt.Sprintf("id %q repeats the id of events[%d] with other content", e.ID, j))
 		}
 	}
 	if err := bad.Err(); err != nil {
@@ -277,8 +277,8 @@ func (s *Store) compareExisting(tx *gorm.DB, events []models.UsageEvent, existin
 			dups = append(dups, i)
 			continue
 		}
-		bad.Add(fmt.Sprintf("events[%d].id", i), models.CodeConflict,
-			fmt.Sprintf("events[%d]: id %q was already recorded for %s with other content", i, e.ID, e.AccountSid))
+		bad.AddEvent(i, "id", models.CodeConflict,
+			fmt.Sprintf("id %q was already recorded for %s with other content", e.ID, e.AccountSid))
 	}
 	if len(bad.Errors) > 0 {
 		return nil, &bad

@@ -26,7 +26,7 @@ var frozenNow = time.Date(2024, 3, 15, 12, 0, 0, 0, time.UTC)
 
 // env is a real HTTP server on a loopback port over a real database.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	store  *repo.Store
 	srv    *httptest.Server
 	signer *auth.Signer
@@ -35,7 +35,7 @@ type env struct {
 // envOption adjusts the JWT configuration of a test server.
 type envOption func(*auth.JWTConfig)
 
-func newEnv(t *testing.T, store *repo.Store, opts ...envOption) *env {
+func newEnv(t testing.TB, store *repo.Store, opts ...envOption) *env {
 	t.Helper()
 	cfg := auth.JWTConfig{Algorithm: "HS256", Secret: testSecret, Now: func() time.Time { return frozenNow }}
 	for _, o := range opts {
@@ -92,7 +92,7 @@ type response struct {
 	body []byte
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("status %d, body %q: %v", r.StatusCode, r.body, err)
@@ -181,7 +181,7 @@ type errorBody struct {
 }
 
 // expectError checks status and error code, and returns the error body.
-func (r response) expectError(t *testing.T, status int, code string) errorBody {
+func (r response) expectError(t testing.TB, status int, code string) errorBody {
 	t.Helper()
 	if r.StatusCode != status {
 		t.Fatalf("status %d, want %d: %s", r.StatusCode, status, r.body)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
 )
@@ -15,6 +16,8 @@ import (
 // usage, price (numbers or decimal strings) and currency.
 type RecordUsageEvents struct {
 	Events []json.RawMessage `json:"events"`
+
+	inputs []models.UsageEventInput // the events, decoded from their bytes
 }
 
 // RecordUsageEventsResponse says what happened to an accepted batch.
@@ -39,13 +42,34 @@ func (a *API) recordUsageEventsOp() Operation {
 
 // bindRecordUsageEvents reads the batch strictly: a property other than
 // events is an error, so that a misspelt field is never silently dropped.
+// Each event is kept as its bytes and decoded by the models' strict decoder
+// of its format, which sees what encoding/json would have repaired.
 func bindRecordUsageEvents(in *Input) (RecordUsageEvents, error) {
 	var r RecordUsageEvents
-	if err := in.DecodeBody(&r, true); err != nil {
+	var err error
+	if in.bodyFormat == formatJSON {
+		if err = in.DecodeBody(&r, true); err == nil {
+			r.inputs = make([]models.UsageEventInput, len(r.Events))
+			for i, raw := range r.Events {
+				r.inputs[i] = models.DecodeUsageEventJSON(raw)
+			}
+		}
+	} else { // JSV, in the body or in a form's events field
+		var b struct {
+			Events []jsv.RawMessage `json:"events"`
+		}
+		if err = in.DecodeBody(&b, true); err == nil {
+			r.inputs = make([]models.UsageEventInput, len(b.Events))
+			for i, raw := range b.Events {
+				r.inputs[i] = models.DecodeUsageEventJSV(raw)
+			}
+		}
+	}
+	if err != nil {
 		return r, badRequest("events", models.CodeInvalid, `the body must be one object {"events":[…]} with no other fields`)
 	}
-	if len(r.Events) > models.MaxBatchEvents {
-		return r, badRequest("events", models.CodeInvalid, fmt.Sprintf("a batch holds at most %d events, this one has %d", models.MaxBatchEvents, len(r.Events)))
+	if len(r.inputs) > models.MaxBatchEvents {
+		return r, badRequest("events", models.CodeInvalid, fmt.Sprintf("a batch holds at most %d events, this one has %d", models.MaxBatchEvents, len(r.inputs)))
 	}
 	return r, nil
 }
@@ -53,12 +77,7 @@ func bindRecordUsageEvents(in *Input) (RecordUsageEvents, error) {
 // recordUsageEvents validates every event (reporting each bad one by index)
 // and stores the batch.
 func (a *API) recordUsageEvents(c echo.Context, r RecordUsageEvents) (RecordUsageEventsResponse, error) {
-	// An undecodable event is reported with the batch's other problems.
-	inputs := make([]models.UsageEventInput, len(r.Events))
-	for i, raw := range r.Events {
-		inputs[i] = models.DecodeUsageEvent(raw)
-	}
-	events, err := models.ValidateBatch(inputs)
+	events, err := models.ValidateBatch(r.inputs)
 	if err != nil {
 		return RecordUsageEventsResponse{}, err
 	}

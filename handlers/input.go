@@ -108,21 +108,54 @@ func (in *Input) Bind(v any) error {
 	}
 	var errs models.ValidationError
 	in.bindValues(reflect.ValueOf(v).Elem(), &errs, false)
+	checkText(reflect.ValueOf(v).Elem(), &errs)
 	return errs.Err()
 }
 
 // DecodeBody reads the body (JSON, JSV or a form) into v; strict refuses
 // properties that match no field. A request without a body is an error.
 func (in *Input) DecodeBody(v any, strict bool) error {
-	if in.form {
-		var errs models.ValidationError
+	var errs models.ValidationError
+	switch {
+	case in.form:
 		in.bindValues(reflect.ValueOf(v).Elem(), &errs, strict)
-		return errs.Err()
-	}
-	if in.bodyFormat == 0 {
+	case in.bodyFormat == 0:
 		return badRequest("body", models.CodeRequired, "The request needs a body")
+	default:
+		if err := in.decodeBody(v, strict); err != nil {
+			return err
+		}
 	}
-	return in.decodeBody(v, strict)
+	checkText(reflect.ValueOf(v).Elem(), &errs)
+	return errs.Err()
+}
+
+// checkText reports every string field of a decoded request that is not
+// text a database can store (models.TextProblem): the one check between any
+// body format and the Store. Raw values (json.RawMessage, jsv.RawMessage)
+// are left to the decoder that reads them.
+func checkText(v reflect.Value, errs *models.ValidationError) {
+	for _, f := range dtoFields(v.Type()) {
+		fv := v.Field(f.index)
+		for fv.Kind() == reflect.Pointer && !fv.IsNil() {
+			fv = fv.Elem()
+		}
+		switch {
+		case fv.Kind() == reflect.String:
+			if problem := models.TextProblem(fv.String()); problem != "" {
+				errs.Add(f.pascal, models.CodeInvalid, f.pascal+" "+problem)
+			}
+		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
+			for i := range fv.Len() {
+				if problem := models.TextProblem(fv.Index(i).String()); problem != "" {
+					errs.Add(f.pascal, models.CodeInvalid, f.pascal+" "+problem)
+					break
+				}
+			}
+		case fv.Kind() == reflect.Struct:
+			checkText(fv, errs)
+		}
+	}
 }
 
 func (in *Input) decodeBody(v any, strict bool) error {
@@ -170,7 +203,7 @@ func (in *Input) bindValues(v reflect.Value, errs *models.ValidationError, stric
 		if !fv.IsZero() {
 			continue
 		}
-		s := p.get(f.pascal)
+		s := p.raw(f.pascal) // checkText sees the strings once decoded
 		if s == "" {
 			continue
 		}

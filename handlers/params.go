@@ -20,8 +20,21 @@ func newParams(v url.Values, errs *models.ValidationError) params {
 	return params{values: v, errs: errs}
 }
 
-// get returns the parameter's value, or "" when it is absent or empty.
+// get returns the parameter's value, or "" when it is absent or empty. A
+// value that is not text (invalid UTF-8, NUL) is reported here, for every
+// parameter of both faces, before anything can carry it to the database.
 func (p params) get(name string) string {
+	v := p.raw(name)
+	if problem := models.TextProblem(v); problem != "" {
+		p.errs.Add(name, models.CodeInvalid, name+" "+problem)
+		return ""
+	}
+	return v
+}
+
+// raw is get without the text check, for values decoded further (a JSV
+// list of events) whose own decoder checks each piece.
+func (p params) raw(name string) string {
 	var found string
 	for k, vs := range p.values {
 		if !strings.EqualFold(k, name) {

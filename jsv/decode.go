@@ -49,7 +49,16 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("jsv: %s at offset %d"
 // maxDepth bounds nesting so that hostile input cannot exhaust the stack.
 const maxDepth = 200
 
+// RawMessage is a JSV value's text as it was sent, to be decoded later by
+// rules of the caller's own (quoted strings keep their quotes).
+type RawMessage []byte
+
+// maxDecimalLength bounds a decimal's text before it is parsed: parsing
+// costs time quadratic in the length, and no amount needs 100 digits.
+const maxDecimalLength = 100
+
 var (
+	rawType             = reflect.TypeFor[RawMessage]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	errTooDeep          = errors.New("jsv: nesting too deep")
 )
@@ -64,6 +73,10 @@ func (d Decoder) value(s string, v reflect.Value, depth int) error {
 		return nil
 	}
 	t := v.Type()
+	if t == rawType {
+		v.SetBytes([]byte(s))
+		return nil
+	}
 	if t == rawMessageType {
 		x, err := d.untyped(s, depth)
 		if err != nil {
@@ -85,7 +98,9 @@ func (d Decoder) value(s string, v reflect.Value, depth int) error {
 	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
 		text := unquote(s)
 		if t == decimalType {
-			text = stripThousands(text)
+			if text = stripThousands(text); len(text) > maxDecimalLength {
+				return fmt.Errorf("jsv: a decimal of %d characters is too long", len(text))
+			}
 		}
 		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(text)); err != nil {
 			return fmt.Errorf("jsv: %q is not a valid %s", text, t.Name())
@@ -384,6 +399,51 @@ func endOfBalanced(s string, i int, open, close byte) (int, error) {
 		}
 	}
 	return 0, &SyntaxError{Offset: i, msg: fmt.Sprintf("unterminated %c", open)}
+}
+
+// Unquote reads a scalar value's text: a quoted one loses its quotes and has
+// doubled quotes undoubled; others are taken as they are.
+func Unquote(s string) string { return unquote(s) }
+
+// Properties calls fn with each property of the JSV object in data, in
+// order and duplicates included, its key unquoted and its value as sent (""
+// for null). It lets a caller apply its own rules to keys and values.
+func Properties(data []byte, fn func(key string, value []byte)) error {
+	s := strings.TrimSpace(strings.TrimPrefix(string(data), "\uFEFF"))
+	if s == "" || s[0] != '{' {
+		return &SyntaxError{Offset: 0, msg: "expected {"}
+	}
+	i := 1
+	if i < len(s) && s[i] == '}' {
+		return Decoder{}.trailing(s, i+1)
+	}
+	for {
+		if i >= len(s) {
+			return &SyntaxError{Offset: i, msg: "unterminated object"}
+		}
+		kend, err := eatMapKey(s, i)
+		if err != nil {
+			return err
+		}
+		key := strings.TrimSpace(unquote(s[i:kend]))
+		i = kend + 1
+		vend, err := eatValue(s, i)
+		if err != nil {
+			return err
+		}
+		fn(key, []byte(s[i:vend]))
+		if vend >= len(s) {
+			return &SyntaxError{Offset: vend, msg: "unterminated object"}
+		}
+		switch s[vend] {
+		case ',':
+			i = vend + 1
+		case '}':
+			return Decoder{}.trailing(s, vend+1)
+		default:
+			return &SyntaxError{Offset: vend, msg: fmt.Sprintf("expected , or } after a value, found %q", s[vend])}
+		}
+	}
 }
 
 // unquote reads a string token: quoted ones lose their quotes and have

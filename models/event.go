@@ -1,13 +1,8 @@
 package models
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -36,130 +31,105 @@ func (e UsageEvent) SameContent(o UsageEvent) bool {
 		e.OccurredAt.Equal(o.OccurredAt) && e.Count == o.Count && e.Usage == o.Usage && e.Price == o.Price
 }
 
-// UsageEventInput is an event as it arrives on the wire (JSON or NDJSON).
-// Numbers are kept raw so that count, usage and price can be JSON numbers or
-// decimal strings without ever passing through a float.
+// UsageEventInput is an event as it arrives on the wire, each property's
+// text as sent (numbers too, so that count, usage and price never pass
+// through a float), with the problems found while decoding it. Only the
+// decoders below make one: they are the single place where wire bytes become
+// event text, for every format and transport.
 type UsageEventInput struct {
-	ID         string          `json:"id"`
-	AccountSid string          `json:"accountSid"`
-	Category   string          `json:"category"`
-	OccurredAt string          `json:"occurredAt"`
-	Count      json.RawMessage `json:"count"`
-	Usage      json.RawMessage `json:"usage"`
-	Price      json.RawMessage `json:"price"`
-	Currency   string          `json:"currency"`
+	ID, AccountSid, Category, OccurredAt, Count, Usage, Price, Currency string
 
-	// Malformed says why the event could not be decoded; Validate reports it.
-	Malformed string `json:"-"`
-}
-
-// DecodeUsageEvent reads one JSON event, refusing unknown fields so that a
-// misspelt "price" is an error rather than a free call. An event that cannot
-// be decoded comes back Malformed, to be reported with the batch's other
-// problems.
-func DecodeUsageEvent(data []byte) UsageEventInput {
-	var in UsageEventInput
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return UsageEventInput{Malformed: "not a valid usage event: " + jsonProblem(err)}
-	}
-	if dec.More() {
-		return UsageEventInput{Malformed: "not a valid usage event: more than one JSON value"}
-	}
-	return in
-}
-
-// jsonProblem describes a decoding error without Go type names.
-func jsonProblem(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Sprintf("field %q has the wrong type", te.Field)
-	}
-	return strings.TrimPrefix(err.Error(), "json: ")
+	problems []FieldError // named by property, "" for the event itself
+	bad      uint16       // properties already reported, by eventProps index
 }
 
 // Validate checks the event's shape (not the account, which needs the store)
-// and reports every problem, each field named with the given prefix.
-func (in UsageEventInput) Validate(prefix string, errs *ValidationError) (UsageEvent, bool) {
-	n := len(errs.Errors)
+// and reports every problem, each named by its property ("id", "price").
+func (in UsageEventInput) Validate() (UsageEvent, *ValidationError) {
+	errs := &ValidationError{Errors: in.problems}
 	ev := UsageEvent{ID: in.ID, Count: 1}
-	if in.Malformed != "" {
-		name := strings.TrimSuffix(prefix, ".")
-		errs.Add(name, CodeInvalid, name+": "+in.Malformed)
-		return ev, false
+	ok := func(p eventProp) bool { return in.bad&(1<<p) == 0 }
+
+	switch {
+	case !ok(propID):
+	case in.ID == "":
+		errs.Add("id", CodeRequired, "id is required: it makes ingestion idempotent")
+	case len(in.ID) > MaxEventIDLength:
+		errs.Add("id", CodeInvalid, fmt.Sprintf("id must be at most %d bytes", MaxEventIDLength))
 	}
 
 	switch {
-	case in.ID == "":
-		errs.Add(prefix+"id", CodeRequired, prefix+"id is required: it makes ingestion idempotent")
-	case len(in.ID) > MaxEventIDLength || !utf8.ValidString(in.ID):
-		errs.Add(prefix+"id", CodeInvalid, fmt.Sprintf("%sid must be valid UTF-8 of at most %d bytes", prefix, MaxEventIDLength))
+	case !ok(propAccountSid):
+	case in.AccountSid == "":
+		errs.Add("accountSid", CodeRequired, "accountSid is required")
+	default:
+		if sid, valid := NormalizeAccountSid(in.AccountSid); valid {
+			ev.AccountSid = sid
+		} else {
+			errs.Add("accountSid", CodeInvalid, "accountSid must be AC followed by 32 hex digits")
+		}
 	}
 
-	if in.AccountSid == "" {
-		errs.Add(prefix+"accountSid", CodeRequired, prefix+"accountSid is required")
-	} else if sid, ok := NormalizeAccountSid(in.AccountSid); ok {
-		ev.AccountSid = sid
-	} else {
-		errs.Add(prefix+"accountSid", CodeInvalid, prefix+"accountSid must be AC followed by 32 hex digits")
+	if ok(propCategory) {
+		if in.Category == "" {
+			errs.Add("category", CodeRequired, "category is required")
+		} else if c, found := LookupCategory(in.Category); !found {
+			errs.Add("category", CodeInvalid, fmt.Sprintf("category %q is not a usage category", in.Category))
+		} else if c.Name == TotalPrice {
+			errs.Add("category", CodeInvalid, "category totalprice is computed, events cannot be filed under it")
+		} else {
+			ev.Category = c.Name
+		}
 	}
 
-	if in.Category == "" {
-		errs.Add(prefix+"category", CodeRequired, prefix+"category is required")
-	} else if c, ok := LookupCategory(in.Category); !ok {
-		errs.Add(prefix+"category", CodeInvalid, fmt.Sprintf("%scategory %q is not a usage category", prefix, in.Category))
-	} else if c.Name == TotalPrice {
-		errs.Add(prefix+"category", CodeInvalid, prefix+"category totalprice is computed, events cannot be filed under it")
-	} else {
-		ev.Category = c.Name
+	if ok(propOccurredAt) {
+		if in.OccurredAt == "" {
+			errs.Add("occurredAt", CodeRequired, "occurredAt is required")
+		} else if t, err := time.Parse(time.RFC3339Nano, in.OccurredAt); err != nil {
+			errs.Add("occurredAt", CodeInvalid, "occurredAt must be an RFC 3339 instant such as 2024-05-01T12:00:00Z")
+		} else if !DateOf(t).Supported() {
+			// Its UTC day, the one it is filed under: 0001-01-01T00:30:00+01:00 is in year 0.
+			errs.Add("occurredAt", CodeInvalid, "occurredAt must fall on a UTC day from "+SupportedDates)
+		} else {
+			ev.OccurredAt = t.UTC().Truncate(time.Microsecond)
+		}
 	}
 
-	if in.OccurredAt == "" {
-		errs.Add(prefix+"occurredAt", CodeRequired, prefix+"occurredAt is required")
-	} else if t, err := time.Parse(time.RFC3339Nano, in.OccurredAt); err != nil {
-		errs.Add(prefix+"occurredAt", CodeInvalid, prefix+"occurredAt must be an RFC 3339 instant such as 2024-05-01T12:00:00Z")
-	} else if !DateOf(t).Supported() {
-		// Its UTC day, the one it is filed under: 0001-01-01T00:30:00+01:00 is in year 0.
-		errs.Add(prefix+"occurredAt", CodeInvalid, prefix+"occurredAt must fall on a UTC day from "+SupportedDates)
-	} else {
-		ev.OccurredAt = t.UTC().Truncate(time.Microsecond)
-	}
-
-	if len(in.Count) > 0 && string(in.Count) != "null" {
-		d, err := decimal.NewFromString(unquote(in.Count))
+	if ok(propCount) && in.Count != "" {
+		d, err := decimal.NewFromString(in.Count)
 		if err != nil || !d.IsInteger() || d.IsNegative() || !d.BigInt().IsInt64() || d.BigInt().Int64() > 1<<50 {
-			errs.Add(prefix+"count", CodeInvalid, prefix+"count must be a whole number ≥ 0")
+			errs.Add("count", CodeInvalid, "count must be a whole number ≥ 0")
 		} else {
 			ev.Count = d.IntPart()
 		}
 	}
 
 	ev.Usage = Micros(ev.Count) * 1_000_000
-	if v, ok := parseAmount(in.Usage, prefix+"usage", false, errs); ok {
+	if v, given := parseAmount(in.Usage, ok(propUsage), "usage", false, errs); given {
 		ev.Usage = v
 	}
-	if v, ok := parseAmount(in.Price, prefix+"price", true, errs); ok {
+	if v, given := parseAmount(in.Price, ok(propPrice), "price", true, errs); given {
 		ev.Price = v
 	}
 
-	if in.Currency != "" {
-		if c, ok := NormalizeCurrency(in.Currency); ok {
+	if ok(propCurrency) && in.Currency != "" {
+		if c, valid := NormalizeCurrency(in.Currency); valid {
 			ev.Currency = c
 		} else {
-			errs.Add(prefix+"currency", CodeInvalid, prefix+"currency must be a three-letter ISO 4217 code such as usd")
+			errs.Add("currency", CodeInvalid, "currency must be a three-letter ISO 4217 code such as usd")
 		}
 	}
-	return ev, len(errs.Errors) == n
+	return ev, errs
 }
 
-// parseAmount reads an optional decimal given as a JSON number or string.
-func parseAmount(raw json.RawMessage, field string, allowNegative bool, errs *ValidationError) (Micros, bool) {
-	if len(raw) == 0 || string(raw) == "null" {
+// parseAmount reads an optional decimal; the text's length was bounded when
+// it was decoded.
+func parseAmount(s string, check bool, field string, allowNegative bool, errs *ValidationError) (Micros, bool) {
+	if s == "" || !check {
 		return 0, false
 	}
-	d, err := decimal.NewFromString(unquote(raw))
-	if err != nil {
+	d, err := decimal.NewFromString(s)
+	if err != nil || d.Exponent() < -100 || d.Exponent() > 100 {
 		errs.Add(field, CodeInvalid, field+" must be a decimal number such as 0.0125")
 		return 0, false
 	}
@@ -173,16 +143,4 @@ func parseAmount(raw json.RawMessage, field string, allowNegative bool, errs *Va
 		return 0, false
 	}
 	return m, true
-}
-
-// unquote strips the quotes of a JSON string; numbers pass through unchanged.
-func unquote(raw json.RawMessage) string {
-	var s string
-	if len(raw) > 0 && raw[0] == '"' {
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-		return "\x00" // an invalid JSON string is not a number
-	}
-	return string(raw)
 }

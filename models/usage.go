@@ -39,7 +39,11 @@ func ValidateBatch(inputs []UsageEventInput) ([]UsageEvent, error) {
 	}
 	events := make([]UsageEvent, len(inputs))
 	for i, in := range inputs {
-		events[i], _ = in.Validate(fmt.Sprintf("events[%d].", i), &errs)
+		ev, bad := in.Validate()
+		for _, f := range bad.Errors {
+			errs.AddEvent(i, f.Field, f.Code, f.Message)
+		}
+		events[i] = ev
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err

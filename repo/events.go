@@ -63,7 +63,12 @@ type rejection struct {
 }
 
 func reject(i int, field, code, message, reason string) rejection {
-	return rejection{index: i, field: models.FieldError{Field: field, Code: code, Message: message}, reason: reason}
+	var v models.ValidationError
+	v.AddEvent(i, field, code, message)
+	if reason == "" {
+		reason = message
+	}
+	return rejection{index: i, field: v.Errors[0], reason: reason}
 }
 
 // rejectionError is the batch error for rejected events: a conflict with the
@@ -72,7 +77,7 @@ func rejectionError(rejected []rejection) error {
 	var bad models.ValidationError
 	conflictOnly := true
 	for _, r := range rejected {
-		bad.Add(r.field.Field, r.field.Code, r.field.Message)
+		bad.Errors = append(bad.Errors, r.field) // keeps the event's index
 		conflictOnly = conflictOnly && r.conflict
 	}
 	if conflictOnly {
@@ -186,8 +191,8 @@ func dedupeBatch(events []models.UsageEvent) (unique, dups []int, firstOf map[in
 			dups = append(dups, i)
 			firstOf[i] = j
 		default:
-			rejected = append(rejected, reject(i, fmt.Sprintf("events[%d].id", i), models.CodeConflict,
-				fmt.Sprintf("events[%d] repeats the id %q of events[%d] with other content", i, e.ID, j),
+			rejected = append(rejected, reject(i, "id", models.CodeConflict,
+				fmt.Sprintf("id %q repeats the id of events[%d] with other content", e.ID, j),
 				fmt.Sprintf("an earlier event of the same batch has the id %q with other content", e.ID)))
 		}
 	}
@@ -268,13 +273,11 @@ func (s *Store) checkAccounts(tx *gorm.DB, events []models.UsageEvent, unique []
 		cur, ok := currencies[e.AccountSid]
 		switch {
 		case !ok:
-			bad = append(bad, reject(i, fmt.Sprintf("events[%d].accountSid", i), models.CodeNotFound,
-				fmt.Sprintf("events[%d].accountSid: account %s does not exist", i, e.AccountSid),
-				fmt.Sprintf("accountSid: account %s does not exist", e.AccountSid)))
+			bad = append(bad, reject(i, "accountSid", models.CodeNotFound,
+				fmt.Sprintf("accountSid: account %s does not exist", e.AccountSid), ""))
 		case e.Currency != "" && e.Currency != cur:
-			bad = append(bad, reject(i, fmt.Sprintf("events[%d].currency", i), models.CodeInvalid,
-				fmt.Sprintf("events[%d].currency is %s but account %s is billed in %s", i, e.Currency, e.AccountSid, cur),
-				fmt.Sprintf("currency is %s but account %s is billed in %s", e.Currency, e.AccountSid, cur)))
+			bad = append(bad, reject(i, "currency", models.CodeInvalid,
+				fmt.Sprintf("currency is %s but account %s is billed in %s", e.Currency, e.AccountSid, cur), ""))
 		}
 	}
 	return bad, nil
@@ -423,9 +426,8 @@ func (s *Store) compareExisting(tx *gorm.DB, events []models.UsageEvent, existin
 			dups = append(dups, i)
 			continue
 		}
-		r := reject(i, fmt.Sprintf("events[%d].id", i), models.CodeConflict,
-			fmt.Sprintf("events[%d]: id %q was already recorded for %s with other content", i, e.ID, e.AccountSid),
-			fmt.Sprintf("id %q was already recorded for %s with other content", e.ID, e.AccountSid))
+		r := reject(i, "id", models.CodeConflict,
+			fmt.Sprintf("id %q was already recorded for %s with other content", e.ID, e.AccountSid), "")
 		r.conflict = true
 		bad = append(bad, r)
 	}

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -246,7 +244,7 @@ func readEvents(r io.Reader) ([]eventBatch, error) {
 		if text == "" {
 			continue
 		}
-		inputs, lines = append(inputs, models.DecodeUsageEvent([]byte(text))), append(lines, n)
+		inputs, lines = append(inputs, models.DecodeUsageEventJSON([]byte(text))), append(lines, n)
 		if len(inputs) == ingestBatch {
 			flush()
 		}
@@ -276,9 +274,8 @@ func ingestBatches(ctx context.Context, store *repo.Store, batches []eventBatch,
 	return nil
 }
 
-var eventIndex = regexp.MustCompile(`events\[(\d+)\]\.?`)
-
-// byLine restates a batch error's messages with file line numbers.
+// byLine restates a batch error's messages with file line numbers, by the
+// index of the event each one concerns.
 func byLine(err error, lines []int) []string {
 	var fields []models.FieldError
 	var ve *models.ValidationError
@@ -293,16 +290,10 @@ func byLine(err error, lines []int) []string {
 	}
 	out := make([]string, len(fields))
 	for i, f := range fields {
-		out[i] = eventIndex.ReplaceAllStringFunc(f.Message, func(m string) string {
-			n, _ := strconv.Atoi(eventIndex.FindStringSubmatch(m)[1])
-			switch {
-			case n >= len(lines):
-				return m
-			case strings.HasSuffix(m, "."):
-				return fmt.Sprintf("line %d: ", lines[n])
-			}
-			return fmt.Sprintf("line %d", lines[n])
-		})
+		out[i] = f.Message
+		if n, msg, ok := f.Event(); ok && n < len(lines) {
+			out[i] = fmt.Sprintf("line %d: %s", lines[n], msg)
+		}
 	}
 	return out
 }

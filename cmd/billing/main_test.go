@@ -125,6 +125,7 @@ func TestAccountsAndIngestion(t *testing.T) {
 `
 			bad := good + `{"id":"e4","accountSid":"` + parent + `","category":"fax","occurredAt":"2024-02-02T00:00:00Z"}
 not json
+{"id":"c-\ud800","accountSid":"` + parent + `","category":"calls","occurredAt":"2024-02-02T00:00:00Z","Price":"5","price":"0"}
 `
 			write := func(name, body string) string {
 				p := filepath.Join(dir, name)
@@ -134,7 +135,8 @@ not json
 				return p
 			}
 			_, err = billing(t, "ingest", "--db", db, write("bad.ndjson", bad))
-			if err == nil || !strings.Contains(err.Error(), "line 5: category") || !strings.Contains(err.Error(), "line 6: not a valid usage event") {
+			if err == nil || !strings.Contains(err.Error(), "line 5: category") || !strings.Contains(err.Error(), "line 6: not a valid usage event") ||
+				!strings.Contains(err.Error(), `line 7: id must not hold a \u escape`) || !strings.Contains(err.Error(), `line 7: price is given more than once`) {
 				t.Fatalf("bad file: %v", err)
 			}
 			if bad, _ := store.CheckRollups(ctx, 1); len(bad) != 0 {

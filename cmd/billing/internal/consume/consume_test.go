@@ -131,7 +131,8 @@ func TestConsumeExactlyOnceWithDeadLetters(t *testing.T) {
 			}
 		}
 		// Poison: a bad category, an id stored with other content, an unknown
-		// account, and something that is not JSON at all.
+		// account, something that is not JSON at all, ids whose escapes are
+		// not text, and a property given twice.
 		conflict := events[7]
 		conflict.Count++
 		unknown := events[8]
@@ -144,6 +145,11 @@ func TestConsumeExactlyOnceWithDeadLetters(t *testing.T) {
 			{run + "-conflict", encode(t, conflict), "with other content"},
 			{run + "-unknown", encode(t, unknown), "does not exist"},
 			{run + "-notjson", "call ended at 12:00, 3 minutes", "not a valid usage event"},
+			// Two ids that Go's JSON decoder would both read as "…\uFFFD", so
+			// that the second became a duplicate of the first: both refused.
+			{run + "-surrogate1", strings.Replace(encode(t, events[10]), `"id":"`+events[10].ID, `"id":"`+events[10].ID+`\ud800`, 1), "half a surrogate pair"},
+			{run + "-surrogate2", strings.Replace(encode(t, events[10]), `"id":"`+events[10].ID, `"id":"`+events[10].ID+`\udbff`, 1), "half a surrogate pair"},
+			{run + "-twice", strings.Replace(encode(t, events[11]), `{`, `{"price":"0",`, 1), "more than once"},
 		} {
 			m := nats.NewMsg(subject + ".poison")
 			m.Data = []byte(p.data)
@@ -153,6 +159,7 @@ func TestConsumeExactlyOnceWithDeadLetters(t *testing.T) {
 			}
 			poison[p.id] = p.reason
 		}
+		deadCount := len(poison)
 
 		waitFor(t, 60*time.Second, "every event to be stored and the poison dead-lettered", func() bool {
 			n, _, err := store.LedgerTotals(ctx, run+"-")
@@ -188,7 +195,7 @@ func TestConsumeExactlyOnceWithDeadLetters(t *testing.T) {
 		}
 		waitFor(t, 10*time.Second, "the consumer to acknowledge everything", func() bool {
 			st, err := consume.ReadStatus(ctx, js, cfg)
-			return err == nil && st.Pending == 0 && st.AckPending == 0 && st.DeadLetters == 4
+			return err == nil && st.Pending == 0 && st.AckPending == 0 && st.DeadLetters == uint64(deadCount)
 		})
 	})
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/evovoice/billing/auth"
-	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/handlers/servicestack"
 	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
@@ -27,20 +27,20 @@ func TestListAccounts(t *testing.T) {
 		night := e.account("Support Night_Shift", support, day.AddDays(1))
 		beta := e.account("Beta 100% Corp", "", day)
 
-		list := func(query, token string) handlers.ListAccountsResponse {
+		list := func(query, token string) servicestack.ListAccountsResponse {
 			t.Helper()
 			r := e.get("/accounts"+query, token)
 			if r.StatusCode != http.StatusOK {
 				t.Fatalf("GET /accounts%s: %d %s", query, r.StatusCode, r.body)
 			}
-			var out handlers.ListAccountsResponse
+			var out servicestack.ListAccountsResponse
 			r.json(t, &out)
 			if out.Items == nil {
 				t.Fatalf("items is null: %s", r.body)
 			}
 			return out
 		}
-		ids := func(res handlers.ListAccountsResponse) string {
+		ids := func(res servicestack.ListAccountsResponse) string {
 			s := make([]string, len(res.Items))
 			for i, a := range res.Items {
 				s[i] = a.ID
@@ -56,7 +56,7 @@ func TestListAccounts(t *testing.T) {
 				t.Fatalf("got %s (%d, %d pages)", ids(res), res.TotalCount, res.TotalPages)
 			}
 			n := res.Items[3]
-			want := handlers.AccountInfo{ID: night, Name: "Support Night_Shift", ParentAccountID: support, AncestorIDs: []string{acme, support},
+			want := servicestack.AccountInfo{ID: night, Name: "Support Night_Shift", ParentAccountID: support, AncestorIDs: []string{acme, support},
 				Currency: "usd", DateCreated: "2024-01-03T00:00:00Z"}
 			if n.ID != want.ID || n.Name != want.Name || n.ParentAccountID != want.ParentAccountID || join(n.AncestorIDs...) != join(want.AncestorIDs...) ||
 				n.Currency != want.Currency || n.DateCreated != want.DateCreated {
@@ -187,7 +187,7 @@ func TestListAccountsFormats(t *testing.T) {
 		tok := e.manager(acme)
 
 		r := e.get("/accounts", tok)
-		var want handlers.ListAccountsResponse
+		var want servicestack.ListAccountsResponse
 		r.json(t, &want)
 		if len(want.Items) != 2 || want.Items[0].ID != acme || want.Items[1].ID != support {
 			t.Fatalf("JSON answer %s", r.body)
@@ -221,7 +221,7 @@ func TestListAccountsFormats(t *testing.T) {
 			if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/jsv; charset=utf-8" {
 				t.Fatalf("%d %q %s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
 			}
-			var got handlers.ListAccountsResponse
+			var got servicestack.ListAccountsResponse
 			if err := jsv.Unmarshal(r.body, &got); err != nil {
 				t.Fatalf("%v: %s", err, r.body)
 			}
@@ -264,7 +264,7 @@ func TestListAccountsFormats(t *testing.T) {
 		t.Run("predefined routes and parameters in any case", func(t *testing.T) {
 			for _, path := range []string{"/api/ListAccounts?namefilter=support", "/json/reply/ListAccounts?NAMEFILTER=support", "/accounts.json?nameFilter=support"} {
 				r := e.get(path, tok)
-				var got handlers.ListAccountsResponse
+				var got servicestack.ListAccountsResponse
 				r.json(t, &got)
 				if r.StatusCode != 200 || len(got.Items) != 1 || got.Items[0].ID != support {
 					t.Errorf("%s: %d %s", path, r.StatusCode, r.body)
@@ -272,7 +272,7 @@ func TestListAccountsFormats(t *testing.T) {
 			}
 			// SpecificIds as a plain list or as JSV.
 			for _, ids := range []string{acme + "," + support, "[" + acme + "," + support + "]"} {
-				var got handlers.ListAccountsResponse
+				var got servicestack.ListAccountsResponse
 				e.get("/accounts?SpecificIds="+ids, tok).json(t, &got)
 				if got.TotalCount != 2 {
 					t.Errorf("SpecificIds=%s: %+v", ids, got)

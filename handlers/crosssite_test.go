@@ -11,6 +11,7 @@ import (
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/handlers/servicestack"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -143,7 +144,7 @@ func crossSiteWrites(t *testing.T, e *env, proxied bool) {
 		evs = append(evs, map[string]any{"id": id, "accountSid": sid, "category": "sms", "occurredAt": "2024-02-10T08:00:00Z", "count": 1, "price": "0.01"})
 	}
 	body, _ := json.Marshal(map[string]any{"events": evs})
-	var got handlers.RecordUsageEventsResponse
+	var got servicestack.RecordUsageEventsResponse
 	e.do(http.MethodPost, "/billing/usage/events", admin, body).json(t, &got)
 	if got.Accepted != len(refusedIDs) || got.Duplicates != 0 {
 		t.Errorf("after %d refused posts: %+v", len(refusedIDs), got)

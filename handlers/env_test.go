@@ -14,6 +14,7 @@ import (
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/handlers/servicestack"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 )
@@ -132,13 +133,13 @@ func (e *env) send(req *http.Request) response {
 func (e *env) get(path, token string) response { return e.do(http.MethodGet, path, token, nil) }
 
 // records fetches ListUsageRecords and fails the test on anything but 200.
-func (e *env) records(path, token string) []handlers.UsageRecord {
+func (e *env) records(path, token string) []servicestack.UsageRecord {
 	e.t.Helper()
 	r := e.get(path, token)
 	if r.StatusCode != http.StatusOK {
 		e.t.Fatalf("GET %s: %d %s", path, r.StatusCode, r.body)
 	}
-	var out []handlers.UsageRecord
+	var out []servicestack.UsageRecord
 	r.json(e.t, &out)
 	return out
 }
@@ -147,13 +148,13 @@ func (e *env) records(path, token string) []handlers.UsageRecord {
 type event map[string]any
 
 // ingest posts events and fails the test unless they are all accepted.
-func (e *env) ingest(events ...event) handlers.RecordUsageEventsResponse {
+func (e *env) ingest(events ...event) servicestack.RecordUsageEventsResponse {
 	e.t.Helper()
 	r := e.postEvents(events...)
 	if r.StatusCode != http.StatusOK {
 		e.t.Fatalf("ingest: %d %s", r.StatusCode, r.body)
 	}
-	var out handlers.RecordUsageEventsResponse
+	var out servicestack.RecordUsageEventsResponse
 	r.json(e.t, &out)
 	return out
 }
@@ -198,8 +199,8 @@ func (r response) expectError(t testing.TB, status int, code string) errorBody {
 }
 
 // byCategory indexes records by category.
-func byCategory(recs []handlers.UsageRecord) map[string]handlers.UsageRecord {
-	m := make(map[string]handlers.UsageRecord, len(recs))
+func byCategory(recs []servicestack.UsageRecord) map[string]servicestack.UsageRecord {
+	m := make(map[string]servicestack.UsageRecord, len(recs))
 	for _, r := range recs {
 		m[r.Category] = r
 	}

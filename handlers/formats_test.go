@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/handlers/servicestack"
 	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
@@ -70,7 +70,7 @@ func checkFraming(t *testing.T, r response) {
 }
 
 // sameRecord compares two records field by field, prices by their text.
-func sameRecord(t *testing.T, format string, got, want handlers.UsageRecord) {
+func sameRecord(t *testing.T, format string, got, want servicestack.UsageRecord) {
 	t.Helper()
 	if (got.Count == nil) != (want.Count == nil) || (got.Count != nil && *got.Count != *want.Count) {
 		t.Errorf("%s %s: count %v, JSON says %v", format, want.Category, got.Count, want.Count)
@@ -104,7 +104,7 @@ func TestEveryFormatAnswersTheSameData(t *testing.T) {
 				t.Fatalf("%d %q: %s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
 			}
 			checkFraming(t, r)
-			var got []handlers.UsageRecord
+			var got []servicestack.UsageRecord
 			if err := jsv.Unmarshal(r.body, &got); err != nil {
 				t.Fatalf("%v: %s", err, r.body)
 			}
@@ -162,7 +162,7 @@ func TestEveryFormatAnswersTheSameData(t *testing.T) {
 					}
 					count = &n
 				}
-				got := handlers.UsageRecord{AccountSid: x.AccountSid, Category: x.Category, Count: count, CountUnit: x.CountUnit,
+				got := servicestack.UsageRecord{AccountSid: x.AccountSid, Category: x.Category, Count: count, CountUnit: x.CountUnit,
 					Description: x.Description, EndDate: x.EndDate, PriceUnit: x.PriceUnit, StartDate: x.StartDate,
 					Usage: x.Usage, UsageUnit: x.UsageUnit, URI: x.Uri}
 				if err := got.Price.UnmarshalText([]byte(x.Price)); err != nil {
@@ -208,7 +208,7 @@ func TestEveryFormatAnswersTheSameData(t *testing.T) {
 					}
 					count = &n
 				}
-				got := handlers.UsageRecord{AccountSid: row[0], Category: row[1], Count: count, CountUnit: row[3], Description: row[4],
+				got := servicestack.UsageRecord{AccountSid: row[0], Category: row[1], Count: count, CountUnit: row[3], Description: row[4],
 					EndDate: row[5], PriceUnit: row[7], StartDate: row[8], Usage: row[9], UsageUnit: row[10], URI: row[11]}
 				if err := got.Price.UnmarshalText([]byte(row[6])); err != nil {
 					t.Fatal(err)
@@ -270,7 +270,7 @@ func TestErrorsInEveryFormat(t *testing.T) {
 		if !strings.HasPrefix(string(r.body), "{responseStatus:{errorCode:Invalid,message:") {
 			t.Errorf("JSV error %s", r.body)
 		}
-		var eb handlers.ErrorResponse
+		var eb servicestack.ErrorResponse
 		if err := jsv.Unmarshal(r.body, &eb); err != nil {
 			t.Fatalf("%v: %s", err, r.body)
 		}
@@ -482,7 +482,7 @@ func TestIngestionBodies(t *testing.T) {
 	}
 	accepted := func(r response, n int) {
 		t.Helper()
-		var out handlers.RecordUsageEventsResponse
+		var out servicestack.RecordUsageEventsResponse
 		r.json(t, &out)
 		if r.StatusCode != 200 || out.Accepted != n {
 			t.Fatalf("%d %s", r.StatusCode, r.body)

@@ -59,6 +59,12 @@ func newMetrics(dbStats func() sql.DBStats, more ...prometheus.Collector) *metri
 	return m
 }
 
+// ingestedEvents counts what an accepted batch stored and what it repeated.
+func (m *metrics) ingestedEvents(accepted, duplicates int) {
+	m.ingested.Add(float64(accepted))
+	m.duplicates.Add(float64(duplicates))
+}
+
 // middleware counts and times every request by the route it matched.
 func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

@@ -1,44 +1,38 @@
-// Package handlers is the service's HTTP face: routes, request binding,
-// authorization decisions and response encoding. It reads and writes through
-// the Store interface below and never builds SQL.
+// Package handlers is the service's HTTP server: middleware, metrics,
+// readiness, the dashboard's files, and the two API faces mounted from
+// handlers/servicestack and handlers/restcomm, which share
+// handlers/internal/usage (the usage plan), problem (errors) and reply
+// (the response writer). It never builds SQL.
 package handlers
 
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/evovoice/billing/auth"
-	"github.com/evovoice/billing/models"
+	"github.com/evovoice/billing/handlers/internal/problem"
+	"github.com/evovoice/billing/handlers/internal/reply"
+	"github.com/evovoice/billing/handlers/internal/usage"
+	"github.com/evovoice/billing/handlers/restcomm"
+	"github.com/evovoice/billing/handlers/servicestack"
 	"github.com/evovoice/billing/web"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Store is what the handlers need from storage.
+// Store is what the server and its faces need from storage: each face's
+// own contract, and the pool the server reports on.
 type Store interface {
-	auth.Lineages
-	auth.AuthTokens
-	Account(ctx context.Context, sid string) (models.Account, error)
-	AccountOverview(ctx context.Context, sid string) (models.AccountOverview, error)
-	Descendants(ctx context.Context, sid string) ([]string, error)
-	FirstUsageDay(ctx context.Context, accounts []string) (models.Date, bool, error)
-	UsageTotals(ctx context.Context, q models.UsageQuery) (models.Totals, error)
-	UsageByPeriod(ctx context.Context, q models.UsageQuery, g models.Granularity) (models.PeriodTotals, error)
-	RecordUsageEvents(ctx context.Context, events []models.UsageEvent) (models.IngestResult, error)
-	ListAccounts(ctx context.Context, f models.AccountFilter) (models.AccountPage, error)
-	UserByName(ctx context.Context, name string) (models.User, error)
+	servicestack.Store
+	restcomm.Store
+	usage.Store
 	Ping(ctx context.Context) error
-	// Unavailable tells whether an error means the database is unreachable,
-	// which requests report as 503 "try again", not as an internal error.
-	Unavailable(err error) bool
 	DBStats() sql.DBStats
 }
 
@@ -64,9 +58,9 @@ type Config struct {
 	// the usage trigger engine's.
 	Collectors []prometheus.Collector
 	// QueryBudget bounds the usage queries running at once, in the weight
-	// units of admission.go; by default two full pages per database
+	// units of internal/usage/admission.go; by default two full pages per database
 	// connection. QueryWait is how long a query waits for room before a 503
-	// (DefaultQueryWait when 0).
+	// (usage.DefaultQueryWait, 1 s, when 0).
 	QueryBudget int
 	QueryWait   time.Duration
 	// Ready reports whether the database is migrated and the API may serve;
@@ -75,29 +69,16 @@ type Config struct {
 	Ready func() bool
 }
 
-// API holds the handlers' shared state.
-type API struct {
-	store      Store
-	verifier   *auth.Verifier
-	signer     *auth.Signer
-	passwords  *auth.Passwords
-	throttle   *auth.SignInThrottle
-	sessionTTL time.Duration
-	scope      *auth.Scope
-	log        *slog.Logger
-	now        func() time.Time
-	ops        *operations
-	ready      func() bool
-	metrics    *metrics
-	queries    *queryLimit
+// server holds what the server's own routes need.
+type server struct {
+	store   Store
+	log     *slog.Logger
+	ready   func() bool
+	metrics *metrics
 }
 
-// Limits on request bodies: ingestion batches are large, nothing else is.
-const (
-	eventsBodyLimit  = "16M"
-	defaultBodyLimit = "1M"
-	signInBodyLimit  = "16K"
-)
+// DefaultSessionTTL is how long a sign-in's token lasts.
+const DefaultSessionTTL = 12 * time.Hour
 
 // New builds the echo server with every route.
 func New(cfg Config) *echo.Echo {
@@ -123,25 +104,19 @@ func New(cfg Config) *echo.Echo {
 		cfg.AddrLimit = auth.DefaultAddrLimit
 	}
 	if cfg.QueryBudget == 0 {
-		cfg.QueryBudget = max(cfg.Store.DBStats().MaxOpenConnections, 1) * queryBudgetPerConn
+		cfg.QueryBudget = max(cfg.Store.DBStats().MaxOpenConnections, 1) * usage.BudgetPerConn
 	}
 	if cfg.QueryWait == 0 {
-		cfg.QueryWait = DefaultQueryWait
+		cfg.QueryWait = usage.DefaultQueryWait
 	}
-	a := &API{
-		store:      cfg.Store,
-		verifier:   cfg.Verifier,
-		signer:     cfg.Signer,
-		passwords:  auth.NewPasswords(),
-		throttle:   auth.NewSignInThrottle(cfg.NameLimit, cfg.AddrLimit, cfg.Now),
-		sessionTTL: cfg.SessionTTL,
-		scope:      auth.NewScope(cfg.Store, models.ErrNotFound),
-		log:        cfg.Logger,
-		now:        cfg.Now,
-		ready:      cfg.Ready,
-		metrics:    newMetrics(cfg.Store.DBStats, cfg.Collectors...),
-		queries:    newQueryLimit(int64(cfg.QueryBudget), cfg.QueryWait),
-	}
+	srv := &server{store: cfg.Store, log: cfg.Logger, ready: cfg.Ready, metrics: newMetrics(cfg.Store.DBStats, cfg.Collectors...)}
+	queries := usage.New(cfg.Store, cfg.Now, cfg.QueryBudget, cfg.QueryWait)
+	ss := servicestack.New(servicestack.Config{
+		Store: cfg.Store, Usage: queries, Verifier: cfg.Verifier, Signer: cfg.Signer, Logger: cfg.Logger,
+		SessionTTL: cfg.SessionTTL, NameLimit: cfg.NameLimit, AddrLimit: cfg.AddrLimit, Now: cfg.Now,
+		Ingested: srv.metrics.ingestedEvents,
+	})
+	rc := restcomm.New(restcomm.Config{Store: cfg.Store, Usage: queries, Verifier: cfg.Verifier, Logger: cfg.Logger})
 	assets, err := web.Assets()
 	if err != nil {
 		panic(fmt.Sprintf("the embedded dashboard cannot be read: %v", err)) // a build defect
@@ -151,41 +126,33 @@ func New(cfg Config) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.HTTPErrorHandler = a.handleError
+	// Errors outside the Restcomm face are answered in ServiceStack's shape.
+	e.HTTPErrorHandler = ss.HandleError
 	e.IPExtractor = clientAddress(cfg.TrustedProxies)
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(
-		a.metrics.middleware,
+		srv.metrics.middleware,
 		middleware.RequestID(),
-		a.accessLog,
+		srv.accessLog,
 		middleware.Recover(),
 		securityHeaders,
 		sameOriginWrites(cfg.TrustedProxies),
 		requestTimeout(cfg.RequestTimeout),
-		a.requireReady,
 	)
 
-	e.GET("/healthz", a.healthz)
-	e.GET("/readyz", a.readyz)
+	e.GET("/healthz", srv.healthz)
+	e.GET("/readyz", srv.readyz)
 	// Counts and timings by route only: no token needed, no account data.
-	e.GET("/metrics", a.metrics.handler())
+	e.GET("/metrics", srv.metrics.handler())
 
-	// The dashboard and its sign-in.
+	// The dashboard.
 	e.GET("/", static.page)
 	e.GET("/static/*", static.file)
-	e.POST("/auth/credentials", a.signIn, middleware.BodyLimit(signInBodyLimit))
-	e.POST("/auth/logout", a.signOut, middleware.BodyLimit(signInBodyLimit))
-	e.GET("/auth", a.session)
 
-	// The ServiceStack operations: each gets its routes, formats, metadata
-	// and TypeScript DTO from the registry (see Operation).
-	a.mount(e, []Operation{
-		a.listAccountsOp(),
-		a.listUsageRecordsOp(),
-		a.recordUsageEventsOp(),
-	})
-	// The Restcomm/Twilio Usage Records face, with its own errors and auth.
-	a.usageRecordsRoutes(e)
+	// The two API faces. Readiness is a property of the routes that need the
+	// database: each face guards those with srv.needsDB.
+	ss.Mount(e, srv.needsDB)
+	rc.Mount(e, srv.needsDB)
 	return e
 }
 
@@ -207,61 +174,17 @@ func clientAddress(trusted []*net.IPNet) echo.IPExtractor {
 // DefaultRequestTimeout bounds a request, its database calls included.
 const DefaultRequestTimeout = 10 * time.Second
 
-// errNotReady is what requests that need the database get until it has been
-// reached and migrated; each face renders it as its own 503.
-var errNotReady = errors.New("the database has not been reached and migrated yet")
-
-// errUnavailable is the ServiceStack answer while the database is down or
-// not yet migrated.
-var errUnavailable = &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
-	Message: "The usage database is not available at the moment; try again in a few seconds"}
-
-// requireReady answers 503 until the database has been reached and
-// migrated, so that a service started before its database says so clearly.
-// It guards every route but those that work without the database, so that
-// a new route is guarded unless said otherwise. The Restcomm face guards its
-// routes itself, after its error middleware, to answer in Twilio's shape.
-func (a *API) requireReady(next echo.HandlerFunc) echo.HandlerFunc {
+// needsDB answers 503 until the database has been reached and migrated, so
+// that a service started before its database says so clearly; each face
+// renders it in its own shape.
+func (s *server) needsDB(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if a.ready() || databaseFree(c.Path()) || isRestcommRoute(c.Path()) {
-			return next(c)
-		}
-		return errNotReady
-	}
-}
-
-// guardReady is requireReady for the routes of a group that renders its own
-// errors.
-func (a *API) guardReady(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if !a.ready() {
-			return errNotReady
+		if !s.ready() {
+			return problem.NotReady
 		}
 		return next(c)
 	}
 }
-
-// databaseFree are the routes that answer without the database; "" is a
-// path no route matched.
-func databaseFree(route string) bool {
-	switch route {
-	case "", "/healthz", "/readyz", "/metrics", "/", "/static/*", "/metadata", "/types/typescript", "/auth", "/auth/logout":
-		return true
-	}
-	return false
-}
-
-func isRestcommRoute(route string) bool {
-	for _, f := range faces {
-		if strings.HasPrefix(route, f.prefix+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-// today is the current UTC calendar day by the injected clock.
-func (a *API) today() models.Date { return models.DateOf(a.now()) }
 
 // requestTimeout gives every request a deadline that database calls inherit.
 func requestTimeout(d time.Duration) echo.MiddlewareFunc {
@@ -276,7 +199,7 @@ func requestTimeout(d time.Duration) echo.MiddlewareFunc {
 }
 
 // accessLog writes one structured line per request, tagged with its id.
-func (a *API) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		err := next(c)
@@ -284,7 +207,7 @@ func (a *API) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err) // write the error now, so that the status logged is the one sent
 		}
 		req, res := c.Request(), c.Response()
-		a.log.LogAttrs(req.Context(), slog.LevelInfo, "request",
+		s.log.LogAttrs(req.Context(), slog.LevelInfo, "request",
 			slog.String("id", res.Header().Get(echo.HeaderXRequestID)),
 			slog.String("method", req.Method),
 			slog.String("path", req.URL.Path),
@@ -297,24 +220,24 @@ func (a *API) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func (a *API) healthz(c echo.Context) error {
-	return writeJSON(c, http.StatusOK, map[string]string{"status": "ok"})
+func (s *server) healthz(c echo.Context) error {
+	return reply.WriteJSON(c, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (a *API) readyz(c echo.Context) error {
+func (s *server) readyz(c echo.Context) error {
 	// Load balancers and `billing check` may retry a 503 after this long.
 	notReady := func(status string) error {
 		c.Response().Header().Set("Retry-After", "1")
-		return writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": status})
+		return reply.WriteJSON(c, http.StatusServiceUnavailable, map[string]string{"status": status})
 	}
-	if !a.ready() {
+	if !s.ready() {
 		return notReady("starting: the database has not been reached and migrated yet")
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := a.store.Ping(ctx); err != nil {
-		a.log.Warn("database not reachable", "err", err)
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("database not reachable", "err", err)
 		return notReady("database unavailable")
 	}
-	return writeJSON(c, http.StatusOK, map[string]string{"status": "ready"})
+	return reply.WriteJSON(c, http.StatusOK, map[string]string{"status": "ready"})
 }

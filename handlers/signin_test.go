@@ -16,6 +16,7 @@ import (
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/handlers/servicestack"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -123,7 +124,7 @@ func TestSignIn(t *testing.T) {
 			if r.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", r.StatusCode, r.body)
 			}
-			var got handlers.AuthenticateResponse
+			var got servicestack.AuthenticateResponse
 			r.json(t, &got)
 			if got.UserName != "alice" || got.DisplayName != "Alice Example" ||
 				strings.Join(got.Roles, ",") != "Manager" || got.BearerToken == "" {
@@ -144,7 +145,7 @@ func TestSignIn(t *testing.T) {
 			e.get("/billing/usage?AccountId="+other, got.BearerToken).expectError(t, 403, "Forbidden")
 			req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/auth", nil)
 			req.AddCookie(ck)
-			var session handlers.AuthenticateResponse
+			var session servicestack.AuthenticateResponse
 			e.send(req).json(t, &session)
 			if session.UserName != "alice" || session.DisplayName != "Alice Example" || session.BearerToken != "" {
 				t.Errorf("GET /auth: %+v", session)
@@ -230,7 +231,7 @@ func TestSignIn(t *testing.T) {
 		t.Run("GET /auth", func(t *testing.T) {
 			e.get("/auth", "").expectError(t, 401, "Unauthorized")
 			// A token from `billing token` has no user name: the subject stands in.
-			var got handlers.AuthenticateResponse
+			var got servicestack.AuthenticateResponse
 			e.get("/auth", e.admin()).json(t, &got)
 			if got.UserID != "user-1" || got.UserName != "user-1" || got.DisplayName != "Test User" {
 				t.Errorf("GET /auth: %+v", got)

@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/handlers/servicestack"
 	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/repo/repotest"
 	"github.com/shopspring/decimal"
@@ -398,7 +399,7 @@ func (s *demoServer) signIn(t *testing.T, name, password string) string {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var out handlers.AuthenticateResponse
+	var out servicestack.AuthenticateResponse
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("sign-in as %s: %d %v", name, res.StatusCode, err)
 	}
@@ -959,7 +960,7 @@ func testDownloads(t *testing.T, chrome context.Context, srv *demoServer) {
 	if err := xml.Unmarshal([]byte(answers["xml"].Body), &fromXML); err != nil || len(fromXML.Records) != len(want) {
 		t.Errorf("XML download: %d records, %v", len(fromXML.Records), err)
 	}
-	var fromJSV []handlers.UsageRecord
+	var fromJSV []servicestack.UsageRecord
 	if err := jsv.Unmarshal([]byte(answers["jsv"].Body), &fromJSV); err != nil || len(fromJSV) != len(want) {
 		t.Errorf("JSV download: %d records, %v", len(fromJSV), err)
 	}

@@ -1,4 +1,4 @@
-package handlers
+package restcomm
 
 import (
 	"context"
@@ -12,93 +12,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/handlers/internal/usage"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 )
-
-// The Restcomm / Twilio face: /Accounts/{AccountSid}/Usage/Records under
-// Twilio's API version, Restcomm's, and Restcomm's context path. Every face
-// speaks Twilio's wire conventions; they differ in prefix, api_version and
-// XML root.
-type face struct {
-	prefix     string
-	apiVersion string
-	xmlRoot    string
-}
-
-var faces = []face{
-	{prefix: "/2010-04-01", apiVersion: "2010-04-01", xmlRoot: "TwilioResponse"},
-	{prefix: "/2012-04-24", apiVersion: "2012-04-24", xmlRoot: "RestcommResponse"},
-	{prefix: "/restcomm/2012-04-24", apiVersion: "2012-04-24", xmlRoot: "RestcommResponse"},
-}
-
-// Paging limits, as Twilio documents them, and a largest page number of
-// our own: above the records of the widest answer (3,652,059 days × 26
-// categories = 95 M, at one a page), and small enough that the Page+1 of
-// next_page_uri never overflows into a number we refuse.
-const (
-	defaultPageSize = 50
-	maxPageSize     = 1000
-	maxRecordsPage  = 1_000_000_000
-)
-
-// subresource is one view of the usage records: the list root, a bucketed
-// view, or a fixed window.
-type subresource struct {
-	name        string // in paths; "" for the list root
-	key         string // in subresource_uris
-	granularity models.Granularity
-	window      func(today models.Date) models.DateRange // fixed windows only
-}
-
-var (
-	rootRecords    = subresource{granularity: models.GranularityAll}
-	allTimeRecords = subresource{name: "AllTime", key: "all_time", granularity: models.GranularityAll}
-	subresources   = []subresource{
-		allTimeRecords,
-		{name: "Today", key: "today", window: func(d models.Date) models.DateRange { return models.DateRange{Start: d, End: d} }},
-		{name: "Yesterday", key: "yesterday", window: func(d models.Date) models.DateRange { return models.DateRange{Start: d - 1, End: d - 1} }},
-		{name: "ThisMonth", key: "this_month", window: func(d models.Date) models.DateRange {
-			return models.DateRange{Start: d.MonthStart(), End: d.MonthEnd()}
-		}},
-		{name: "LastMonth", key: "last_month", window: func(d models.Date) models.DateRange {
-			last := d.MonthStart() - 1
-			return models.DateRange{Start: last.MonthStart(), End: last}
-		}},
-		{name: "Daily", key: "daily", granularity: models.GranularityDay},
-		{name: "Monthly", key: "monthly", granularity: models.GranularityMonth},
-		{name: "Yearly", key: "yearly", granularity: models.GranularityYear},
-	}
-)
-
-func findSubresource(name string) (subresource, bool) {
-	for _, s := range subresources {
-		if strings.EqualFold(s.name, name) {
-			return s, true
-		}
-	}
-	return subresource{}, false
-}
-
-// usageRecordsRoutes mounts the face under each prefix. Everything under a
-// prefix, unknown paths included, authenticates first and answers errors in
-// Twilio's shape.
-func (a *API) usageRecordsRoutes(e *echo.Echo) {
-	basic := auth.NewBasic(a.store, models.ErrNotFound)
-	for _, f := range faces {
-		g := e.Group(f.prefix,
-			a.twilioErrors(f),
-			middleware.Recover(), // a panic becomes an error the line above renders
-			a.guardReady,
-			auth.RequireBasicOrBearer(basic, a.verifier, auth.RoleSystemAdministrator, auth.RoleManager),
-		)
-		h := a.listTwilioUsageRecords(f)
-		g.Any("/Accounts/:AccountSid/Usage/:records", h)
-		g.Any("/Accounts/:AccountSid/Usage/Records/:subresource", h)
-	}
-}
 
 // usageRecordsRequest is the bound query string of a usage records request.
 type usageRecordsRequest struct {
@@ -114,13 +31,13 @@ type usageRecordsRequest struct {
 // case), reporting all bad ones.
 func bindUsageRecords(q url.Values, today models.Date, fixedWindow bool) (usageRecordsRequest, error) {
 	var errs models.ValidationError
-	p := newParams(q, &errs)
-	r := usageRecordsRequest{category: p.category("Category"), includeSubaccounts: true, pageSize: defaultPageSize}
+	p := usage.NewParams(q, &errs)
+	r := usageRecordsRequest{category: p.Category("Category"), includeSubaccounts: true, pageSize: defaultPageSize}
 	if !fixedWindow {
-		r.start, r.end = p.date("StartDate", today), p.date("EndDate", today)
-		checkOrder(&errs, r.start, r.end)
+		r.start, r.end = p.Date("StartDate", today), p.Date("EndDate", today)
+		usage.CheckOrder(&errs, r.start, r.end)
 	}
-	if s := p.get("IncludeSubaccounts"); s != "" {
+	if s := p.Get("IncludeSubaccounts"); s != "" {
 		switch strings.ToLower(s) {
 		case "true":
 		case "false":
@@ -129,7 +46,7 @@ func bindUsageRecords(q url.Values, today models.Date, fixedWindow bool) (usageR
 			errs.Add("IncludeSubaccounts", models.CodeInvalid, fmt.Sprintf("IncludeSubaccounts %q must be true or false", s))
 		}
 	}
-	if s := p.get("PageSize"); s != "" {
+	if s := p.Get("PageSize"); s != "" {
 		n, err := strconv.Atoi(s)
 		switch {
 		case err == nil && n > maxPageSize, errors.Is(err, strconv.ErrRange) && s[0] != '-':
@@ -140,14 +57,14 @@ func bindUsageRecords(q url.Values, today models.Date, fixedWindow bool) (usageR
 			r.pageSize = n
 		}
 	}
-	if s := p.get("Page"); s != "" {
+	if s := p.Get("Page"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 || n > maxRecordsPage {
 			errs.Add("Page", models.CodeInvalid, fmt.Sprintf("Page %q must be a whole number from 0 to %d", s, maxRecordsPage))
 		}
 		r.page = min(max(n, 0), maxRecordsPage)
 	}
-	if s := p.get("PageToken"); s != "" {
+	if s := p.Get("PageToken"); s != "" {
 		k, ok := parsePageToken(s)
 		if !ok {
 			errs.Add("PageToken", codeInvalidPageToken, fmt.Sprintf("PageToken %q is not valid: follow next_page_uri or previous_page_uri of an earlier answer", s))
@@ -195,90 +112,31 @@ func parsePageToken(s string) (recordKey, bool) {
 	return k, true
 }
 
-// listTwilioUsageRecords answers /Usage/Records[/{Subresource}][.json|.xml|.csv].
-func (a *API) listTwilioUsageRecords(f face) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
-			c.Response().Header().Set(echo.HeaderAllow, "GET, HEAD")
-			return &twilioError{Status: http.StatusMethodNotAllowed, Code: 20004, Message: "Method not allowed: usage records are read with GET"}
-		}
-		sub, ok := subresourceOf(c)
-		if !ok {
-			return resourceNotFound(c)
-		}
-		sid, ok := models.NormalizeAccountSid(c.Param("AccountSid"))
-		if !ok {
-			return resourceNotFound(c)
-		}
-		ctx := c.Request().Context()
-		// One statement for the account, its lineage and its first usage day.
-		ov, err := a.store.AccountOverview(ctx, sid)
-		if err := a.scope.Decide(auth.PrincipalOf(c), sid, ov.Lineage, err); err != nil {
-			return err
-		}
-		today := a.today()
-		req, err := bindUsageRecords(c.QueryParams(), today, sub.window != nil)
-		if err != nil {
-			return err
-		}
-		records := len(models.Categories()) // a range or fixed window: one record per category
-		if sub.granularity != models.GranularityAll {
-			records = req.pageSize
-		}
-		release, err := a.queries.acquire(ctx, queryBaseWeight+min(records, req.pageSize))
-		if err != nil {
-			return err
-		}
-		defer release()
-		q := usageQuery{account: ov.Account, firstUsage: ov.FirstUsage, firstUsageKnown: true,
-			includeSubaccounts: req.includeSubaccounts, start: req.start, end: req.end, category: req.category, granularity: sub.granularity}
-		if sub.window != nil {
-			w := sub.window(today)
-			q.start, q.end = &w.Start, &w.End
-		}
-		plan, err := a.planUsageQuery(ctx, q)
-		if err != nil {
-			return err
-		}
-
-		u := usageURIs{
-			base:               f.prefix + "/Accounts/" + sid + "/Usage/Records",
-			suffix:             suffixOf(c.Request()),
-			includeSubaccounts: req.includeSubaccounts,
-		}
-		pg, err := a.readUsagePage(ctx, f, sub, u, req, plan)
-		if err != nil {
-			return err
-		}
-		return writeUsagePage(c, requestFormat(c.Request()), pg)
-	}
-}
-
 // readUsagePage reads the page a request asks for (by PageToken, else by
 // Page) and links it to the first, next and previous pages.
-func (a *API) readUsagePage(ctx context.Context, f face, sub subresource, u usageURIs, req usageRecordsRequest, plan *usagePlan) (usagePage, error) {
-	total := plan.len()
+func readUsagePage(ctx context.Context, v version, sub subresource, u usageURIs, req usageRecordsRequest, plan *usage.Plan, asOf string) (usagePage, error) {
+	total := plan.Len()
 	from := min(req.page, total/req.pageSize+1) * req.pageSize // clamped, so that it cannot overflow
 	if req.after != nil {
-		from = plan.countThrough(req.after.category, req.after.start)
+		from = plan.CountThrough(req.after.category, req.after.start)
 	}
 	from = min(from, total)
 	to := min(from+req.pageSize, total)
-	records, err := plan.records(ctx, from, to)
+	records, err := plan.Records(ctx, from, to)
 	if err != nil {
 		return usagePage{}, err
 	}
 
 	list := func(page int, after *recordKey) string {
-		return u.list(sub, req.category, plan.period, req.pageSize, page, after)
+		return u.list(sub, req.category, plan.Period, req.pageSize, page, after)
 	}
 	after := func(i int) *recordKey {
-		category, start := plan.key(i)
+		category, start := plan.Key(i)
 		return &recordKey{category: category, start: start}
 	}
 	pg := usagePage{
-		face:         f,
-		asOf:         a.now().UTC().Format("2006-01-02T15:04:05+00:00"),
+		version:      v,
+		asOf:         asOf,
 		page:         req.page,
 		pageSize:     req.pageSize,
 		start:        from,
@@ -299,7 +157,7 @@ func (a *API) readUsagePage(ctx context.Context, f face, sub subresource, u usag
 	}
 	pg.records = make([]twilioRecord, len(records))
 	for i, r := range records {
-		pg.records[i] = newTwilioRecord(r, f, pg.asOf, u, sub)
+		pg.records[i] = newTwilioRecord(r, v, pg.asOf, u, sub)
 	}
 	return pg, nil
 }

@@ -1,4 +1,4 @@
-package handlers
+package servicestack
 
 import (
 	"context"
@@ -12,14 +12,15 @@ import (
 	"time"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/handlers/internal/problem"
+	"github.com/evovoice/billing/handlers/internal/reply"
+	"github.com/evovoice/billing/handlers/internal/usage"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
 )
 
 // Sign-in settings.
 const (
-	// DefaultSessionTTL is how long a sign-in's token lasts.
-	DefaultSessionTTL = 12 * time.Hour
 	// failedSignInDelay is the least time a failed sign-in takes to answer,
 	// whatever bcrypt took, so failures are slow and look alike.
 	failedSignInDelay = time.Second
@@ -45,10 +46,10 @@ type AuthenticateResponse struct {
 
 // signIn is POST /auth/credentials: check a user's name and password, answer
 // a token and set it as the ss-tok cookie.
-func (a *API) signIn(c echo.Context) error {
+func (f *Face) signIn(c echo.Context) error {
 	start := time.Now()
-	if a.signer == nil {
-		return &apiError{Status: http.StatusServiceUnavailable, Code: "SignInUnavailable",
+	if f.signer == nil {
+		return &problem.Problem{Status: http.StatusServiceUnavailable, Code: "SignInUnavailable",
 			Message: "Sign-in is not available: the service has no key to sign tokens with (for RS256 or ES256, set BILLING_JWT_PRIVATE_KEY)"}
 	}
 	req, err := bindAuthenticate(c)
@@ -59,38 +60,38 @@ func (a *API) signIn(c echo.Context) error {
 	if nameErr != nil {
 		name = strings.ToLower(strings.TrimSpace(req.UserName))
 	}
-	finish, wait := a.throttle.Begin(name, c.RealIP())
+	finish, wait := f.throttle.Begin(name, c.RealIP())
 	if wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-		return &apiError{Status: http.StatusTooManyRequests, Code: "TooManyRequests",
+		return &problem.Problem{Status: http.StatusTooManyRequests, Code: "TooManyRequests",
 			Message: fmt.Sprintf("Too many failed sign-ins; try again in %s", humanDuration(secs))}
 	}
 	ctx := c.Request().Context()
-	user, ok, err := a.checkCredentials(ctx, name, nameErr == nil, req.Password)
+	user, ok, err := f.checkCredentials(ctx, name, nameErr == nil, req.Password)
 	if err != nil {
 		finish(false)
 		return err
 	}
 	finish(ok)
 	if !ok {
-		a.log.Info("sign-in failed", "user", name, "remote", c.RealIP())
+		f.log.Info("sign-in failed", "user", name, "remote", c.RealIP())
 		sleepUntil(ctx, start.Add(failedSignInDelay))
 		return auth.Unauthorized(invalidCredentials)
 	}
-	token, err := a.signer.SignIdentity(auth.Identity{
+	token, err := f.signer.SignIdentity(auth.Identity{
 		Subject:    strconv.FormatInt(user.ID, 10),
 		UserName:   user.Name,
 		Name:       user.DisplayName,
 		Roles:      user.Roles,
 		AccountIDs: user.AccountIDs,
-	}, a.sessionTTL)
+	}, f.sessionTTL)
 	if err != nil {
 		return err
 	}
-	c.SetCookie(a.tokenCookie(c, token, a.sessionTTL))
-	a.log.Info("signed in", "user", user.Name, "remote", c.RealIP())
-	return writeJSON(c, http.StatusOK, AuthenticateResponse{
+	c.SetCookie(f.tokenCookie(c, token, f.sessionTTL))
+	f.log.Info("signed in", "user", user.Name, "remote", c.RealIP())
+	return reply.WriteJSON(c, http.StatusOK, AuthenticateResponse{
 		UserID:      strconv.FormatInt(user.ID, 10),
 		UserName:    user.Name,
 		DisplayName: user.DisplayName,
@@ -101,10 +102,10 @@ func (a *API) signIn(c echo.Context) error {
 
 // checkCredentials looks the user up and checks the password, spending the
 // same bcrypt time whether or not the user exists.
-func (a *API) checkCredentials(ctx context.Context, name string, validName bool, password string) (models.User, bool, error) {
+func (f *Face) checkCredentials(ctx context.Context, name string, validName bool, password string) (models.User, bool, error) {
 	var user models.User
 	if validName {
-		u, err := a.store.UserByName(ctx, name)
+		u, err := f.store.UserByName(ctx, name)
 		switch {
 		case err == nil:
 			user = u
@@ -115,7 +116,7 @@ func (a *API) checkCredentials(ctx context.Context, name string, validName bool,
 	if len(password) > models.MaxPasswordBytes {
 		password = "" // never matches; bcrypt would refuse it anyway
 	}
-	ok, err := a.passwords.Check(ctx, user.PasswordHash, password)
+	ok, err := f.passwords.Check(ctx, user.PasswordHash, password)
 	return user, ok && password != "", err
 }
 
@@ -125,18 +126,18 @@ func bindAuthenticate(c echo.Context) (Authenticate, error) {
 	r := c.Request()
 	if strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEApplicationForm) {
 		if err := r.ParseForm(); err != nil {
-			return req, badRequest("userName", models.CodeInvalid, "the form cannot be read")
+			return req, problem.BadRequest("userName", models.CodeInvalid, "the form cannot be read")
 		}
 		// PostForm is the body only: credentials in a URL end up in logs and
 		// histories, so the query string is not read.
 		var errs models.ValidationError
-		p := newParams(r.PostForm, &errs)
-		req = Authenticate{UserName: p.get("userName"), Password: p.get("password")}
+		p := usage.NewParams(r.PostForm, &errs)
+		req = Authenticate{UserName: p.Get("userName"), Password: p.Get("password")}
 		if err := errs.Err(); err != nil {
 			return req, err
 		}
 	} else if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		return req, badRequest("userName", models.CodeInvalid, `the body must be JSON {"userName":…,"password":…} or a form`)
+		return req, problem.BadRequest("userName", models.CodeInvalid, `the body must be JSON {"userName":…,"password":…} or a form`)
 	}
 	var errs models.ValidationError
 	if strings.TrimSpace(req.UserName) == "" {
@@ -149,8 +150,8 @@ func bindAuthenticate(c echo.Context) (Authenticate, error) {
 }
 
 // session is GET /auth: who the token or cookie speaks for.
-func (a *API) session(c echo.Context) error {
-	p, err := a.verifier.Authenticate(c)
+func (f *Face) session(c echo.Context) error {
+	p, err := f.verifier.Authenticate(c)
 	if err != nil {
 		return err
 	}
@@ -158,20 +159,20 @@ func (a *API) session(c echo.Context) error {
 	if userName == "" {
 		userName = p.Subject
 	}
-	return writeJSON(c, http.StatusOK, AuthenticateResponse{UserID: p.Subject, UserName: userName, DisplayName: p.Name, Roles: nonNil(p.Roles)})
+	return reply.WriteJSON(c, http.StatusOK, AuthenticateResponse{UserID: p.Subject, UserName: userName, DisplayName: p.Name, Roles: nonNil(p.Roles)})
 }
 
 // signOut is POST /auth/logout: clear the cookie. Tokens are stateless, so a
 // copy of the token stays valid until it expires.
-func (a *API) signOut(c echo.Context) error {
-	c.SetCookie(a.tokenCookie(c, "", -1))
-	return writeJSON(c, http.StatusOK, struct{}{})
+func (f *Face) signOut(c echo.Context) error {
+	c.SetCookie(f.tokenCookie(c, "", -1))
+	return reply.WriteJSON(c, http.StatusOK, struct{}{})
 }
 
 // tokenCookie is the ss-tok cookie: out of scripts' reach, never sent by other
 // sites, and Secure whenever the browser talks HTTPS to us or to our proxy.
 // A negative ttl deletes it.
-func (a *API) tokenCookie(c echo.Context, token string, ttl time.Duration) *http.Cookie {
+func (f *Face) tokenCookie(c echo.Context, token string, ttl time.Duration) *http.Cookie {
 	ck := &http.Cookie{
 		Name:     auth.CookieName,
 		Value:    token,

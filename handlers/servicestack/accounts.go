@@ -1,4 +1,4 @@
-package handlers
+package servicestack
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/handlers/internal/usage"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
 )
@@ -34,7 +35,7 @@ type ListAccounts struct {
 }
 
 // listAccountsOp registers ListAccounts.
-func (a *API) listAccountsOp() Operation {
+func (f *Face) listAccountsOp() Operation {
 	return newOperation(Operation{
 		Name:    "ListAccounts",
 		Method:  http.MethodGet,
@@ -42,7 +43,7 @@ func (a *API) listAccountsOp() Operation {
 		Roles:   []string{auth.RoleSystemAdministrator, auth.RoleManager},
 		Summary: "The accounts the caller may read, sorted by name, with ServiceStack list paging; a Manager sees its accounts and their sub-accounts.",
 		Example: exampleListAccounts,
-	}, func(in *Input) (ListAccounts, error) { return bindListAccounts(in.values) }, a.listAccounts)
+	}, func(in *Input) (ListAccounts, error) { return bindListAccounts(in.values) }, f.listAccounts)
 }
 
 // AccountInfo is one account as ListAccounts returns it.
@@ -65,9 +66,9 @@ type ListAccountsResponse struct {
 // bindListAccounts reads and checks every parameter, reporting all bad ones.
 func bindListAccounts(q url.Values) (ListAccounts, error) {
 	var errs models.ValidationError
-	p := newParams(q, &errs)
+	p := usage.NewParams(q, &errs)
 	r := ListAccounts{
-		NameFilter:   strings.TrimSpace(p.get("NameFilter")),
+		NameFilter:   strings.TrimSpace(p.Get("NameFilter")),
 		Page:         wholeNumber(p, &errs, "Page", 0),
 		CountPerPage: wholeNumber(p, &errs, "CountPerPage", defaultCountPerPage),
 		All:          flag(p, &errs, "All"),
@@ -81,7 +82,7 @@ func bindListAccounts(q url.Values) (ListAccounts, error) {
 	if len(r.NameFilter) > 200 {
 		errs.Add("NameFilter", models.CodeInvalid, "NameFilter is longer than 200 characters")
 	}
-	if ids := p.get("SpecificIds"); ids != "" {
+	if ids := p.Get("SpecificIds"); ids != "" {
 		r.SpecificIds = []string{}
 		// a,b as ServiceStack's query strings write a list, or [a,b] as JSV.
 		if inner, ok := strings.CutPrefix(ids, "["); ok {
@@ -102,8 +103,8 @@ func bindListAccounts(q url.Values) (ListAccounts, error) {
 	return r, errs.Err()
 }
 
-func wholeNumber(p params, errs *models.ValidationError, name string, def int) int {
-	s := p.get(name)
+func wholeNumber(p usage.Params, errs *models.ValidationError, name string, def int) int {
+	s := p.Get(name)
 	if s == "" {
 		return def
 	}
@@ -115,8 +116,8 @@ func wholeNumber(p params, errs *models.ValidationError, name string, def int) i
 	return n
 }
 
-func flag(p params, errs *models.ValidationError, name string) bool {
-	s := p.get(name)
+func flag(p usage.Params, errs *models.ValidationError, name string) bool {
+	s := p.Get(name)
 	if s == "" {
 		return false
 	}
@@ -128,13 +129,13 @@ func flag(p params, errs *models.ValidationError, name string) bool {
 }
 
 // listAccounts answers ListAccounts: the accounts the caller may see.
-func (a *API) listAccounts(c echo.Context, req ListAccounts) (ListAccountsResponse, error) {
+func (f *Face) listAccounts(c echo.Context, req ListAccounts) (ListAccountsResponse, error) {
 	p := auth.PrincipalOf(c)
-	f := models.AccountFilter{Every: p.ReadsEveryAccount(), Roots: p.AccountIDs, NameFilter: req.NameFilter, IDs: req.SpecificIds}
+	filter := models.AccountFilter{Every: p.ReadsEveryAccount(), Roots: p.AccountIDs, NameFilter: req.NameFilter, IDs: req.SpecificIds}
 	if !req.All {
-		f.Limit, f.Offset = req.CountPerPage, req.Page*req.CountPerPage
+		filter.Limit, filter.Offset = req.CountPerPage, req.Page*req.CountPerPage
 	}
-	page, err := a.store.ListAccounts(c.Request().Context(), f)
+	page, err := f.store.ListAccounts(c.Request().Context(), filter)
 	if err != nil {
 		return ListAccountsResponse{}, err
 	}

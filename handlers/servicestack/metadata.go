@@ -1,4 +1,4 @@
-package handlers
+package servicestack
 
 import (
 	"bytes"
@@ -10,16 +10,18 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/evovoice/billing/handlers/internal/problem"
+	"github.com/evovoice/billing/handlers/internal/reply"
 	"github.com/labstack/echo/v4"
 )
 
 // metadata serves /metadata: every operation (or the one named by ?op=) with
 // its routes, roles, parameters, and a sample request and answer in each
 // format, produced by the same encoders that answer real requests.
-func (a *API) metadata(c echo.Context) error {
+func (f *Face) metadata(c echo.Context) error {
 	only := c.QueryParam("op")
 	var page metadataPage
-	for _, op := range a.ops.list {
+	for _, op := range f.ops.list {
 		if only != "" && !strings.EqualFold(only, op.Name) {
 			continue
 		}
@@ -30,7 +32,7 @@ func (a *API) metadata(c echo.Context) error {
 		page.Operations = append(page.Operations, m)
 	}
 	if only != "" && len(page.Operations) == 0 {
-		return &apiError{Status: http.StatusNotFound, Code: "NotFound", Message: "There is no operation named " + only}
+		return &problem.Problem{Status: http.StatusNotFound, Code: "NotFound", Message: "There is no operation named " + only}
 	}
 	var body bytes.Buffer
 	if err := metadataTemplate.Execute(&body, page); err != nil {
@@ -39,7 +41,7 @@ func (a *API) metadata(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	h.Set("Referrer-Policy", "no-referrer")
-	return writeBody(c, http.StatusOK, "text/html; charset=utf-8", body.Bytes())
+	return reply.Body(c, http.StatusOK, "text/html; charset=utf-8", body.Bytes())
 }
 
 type metadataPage struct {

@@ -1,4 +1,4 @@
-package handlers
+package servicestack
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/evovoice/billing/handlers/internal/problem"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
 )
@@ -88,7 +89,7 @@ func negotiate(r *http.Request, suffix, pathFormat format) (negotiation, error) 
 			name, _, _ = strings.Cut(name, ".")
 			f, ok := parseFormat(name)
 			if !ok {
-				return defaultNegotiation, badRequest("format", models.CodeInvalid, fmt.Sprintf("Unknown format %q: use %s", name, formatList))
+				return defaultNegotiation, problem.BadRequest("format", models.CodeInvalid, fmt.Sprintf("Unknown format %q: use %s", name, formatList))
 			}
 			n.format = f
 		}
@@ -102,7 +103,7 @@ func negotiate(r *http.Request, suffix, pathFormat format) (negotiation, error) 
 	default:
 		offer, ok := accept.choose()
 		if !ok {
-			return defaultNegotiation, &apiError{Status: http.StatusNotAcceptable, Code: "NotAcceptable",
+			return defaultNegotiation, &problem.Problem{Status: http.StatusNotAcceptable, Code: "NotAcceptable",
 				Message: "None of the media types in Accept is available: use application/json, application/xml, text/jsv (or application/jsv) or text/csv"}
 		}
 		n.format, n.contentType = offer.format, offer.contentType
@@ -156,11 +157,11 @@ var jsIdentifierPath = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$
 func checkJSONP(r *http.Request, callback string, f format) error {
 	switch {
 	case len(callback) > 128 || !jsIdentifierPath.MatchString(callback):
-		return badRequest("callback", models.CodeInvalid, "callback must be a plain JavaScript identifier path such as onUsage or app.onUsage")
+		return problem.BadRequest("callback", models.CodeInvalid, "callback must be a plain JavaScript identifier path such as onUsage or app.onUsage")
 	case f != formatJSON:
-		return badRequest("callback", models.CodeInvalid, "JSONP answers are JSON: drop the "+f.String()+" format or the callback")
+		return problem.BadRequest("callback", models.CodeInvalid, "JSONP answers are JSON: drop the "+f.String()+" format or the callback")
 	case !hasBearerHeader(r):
-		return badRequest("callback", models.CodeInvalid, "JSONP is only answered to requests authenticated with an Authorization: Bearer header, never by cookie")
+		return problem.BadRequest("callback", models.CodeInvalid, "JSONP is only answered to requests authenticated with an Authorization: Bearer header, never by cookie")
 	}
 	return nil
 }

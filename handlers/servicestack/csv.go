@@ -1,10 +1,11 @@
-package handlers
+package servicestack
 
 import (
 	"fmt"
 	"reflect"
 	"strings"
 
+	"github.com/evovoice/billing/handlers/internal/reply"
 	"github.com/evovoice/billing/jsv"
 )
 
@@ -119,45 +120,9 @@ func appendCSVCell(dst []byte, v reflect.Value, kind scalarKind) ([]byte, error)
 // appendCSVString quotes a field only when it must (RFC 4180), or when it
 // is neutralised as a formula (see defuseFormula).
 func appendCSVString(dst []byte, s string) []byte {
-	s, defused := defuseFormula(s)
+	s, defused := reply.DefuseFormula(s)
 	if !defused && !strings.ContainsAny(s, ",\"\r\n") {
 		return append(dst, s...)
 	}
-	return appendQuoted(dst, s)
-}
-
-func appendQuoted(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	dst = append(dst, strings.ReplaceAll(s, `"`, `""`)...)
-	return append(dst, '"')
-}
-
-// defuseFormula keeps spreadsheets from running a cell as a formula (CSV
-// injection): a text cell starting with =, +, -, @, tab or carriage return
-// gets a leading single quote, and the caller quotes it, as OWASP advises.
-// Plain numbers (-1.5, +3) are left as they are: they are no formula, and
-// amounts must read back as numbers.
-func defuseFormula(s string) (string, bool) {
-	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) || plainNumber(s) {
-		return s, false
-	}
-	return "'" + s, true
-}
-
-// plainNumber is an optional sign, digits, and optionally a point and digits.
-func plainNumber(s string) bool {
-	if s[0] == '+' || s[0] == '-' {
-		s = s[1:]
-	}
-	whole, frac, hasPoint := strings.Cut(s, ".")
-	return allDigits(whole) && (!hasPoint || allDigits(frac))
-}
-
-func allDigits(s string) bool {
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
+	return reply.AppendQuoted(dst, s)
 }

@@ -1,4 +1,4 @@
-package handlers
+package restcomm
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/evovoice/billing/handlers/internal/reply"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
 )
@@ -19,6 +20,43 @@ import (
 // Twilio's XML (PascalCase elements under TwilioResponse or
 // RestcommResponse), and CSV. They are the face's own, independent of the
 // ServiceStack face's encoders.
+
+// format is one of the face's wire formats.
+type format int
+
+const (
+	formatXML format = iota // Twilio's and Restcomm's default
+	formatJSON
+	formatCSV
+)
+
+var contentTypes = [...]string{formatXML: reply.XML, formatJSON: reply.JSON, formatCSV: reply.CSV}
+
+// writeUsagePage answers with a page, encoded into a pooled buffer.
+func writeUsagePage(c echo.Context, f format, pg usagePage) error {
+	return reply.Encoded(c, http.StatusOK, contentTypes[f], func(dst []byte) ([]byte, error) { return appendUsagePage(dst, f, pg) })
+}
+
+// writeTwilioErrorBody answers with an error in the request's format.
+func writeTwilioErrorBody(c echo.Context, v version, f format, e twilioErrorBody) error {
+	var body []byte
+	var err error
+	switch f {
+	case formatJSON:
+		body, err = reply.AppendJSON(nil, e)
+	case formatCSV:
+		body, err = appendTwilioCSV(nil, [][]string{
+			{"code", "message", "more_info", "status"},
+			{strconv.Itoa(e.Code), e.Message, e.MoreInfo, strconv.Itoa(e.Status)},
+		})
+	default:
+		body, err = appendTwilioXML(nil, twilioXML{XMLName: xml.Name{Local: v.xmlRoot}, Exception: &e})
+	}
+	if err != nil {
+		return err
+	}
+	return reply.Body(c, e.Status, contentTypes[f], body)
+}
 
 // requestFormat reads the format from the path's suffix, else from an Accept
 // header that asks for JSON, else XML (Twilio's and Restcomm's default).
@@ -96,19 +134,19 @@ func (n nullString) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 	return e.EncodeElement(n.s, start)
 }
 
-func newTwilioRecord(r models.UsageRecord, f face, asOf string, u usageURIs, s subresource) twilioRecord {
+func newTwilioRecord(r models.UsageRecord, v version, asOf string, u usageURIs, s subresource) twilioRecord {
 	rec := twilioRecord{
 		AccountSid:  r.AccountSid,
-		APIVersion:  f.apiVersion,
+		APIVersion:  v.apiVersion,
 		AsOf:        asOf,
 		Category:    r.Category,
 		CountUnit:   r.CountUnit,
 		Description: r.Description,
 		EndDate:     r.EndDate.String(),
-		Price:       decimalText(r.Price),
+		Price:       reply.DecimalText(r.Price),
 		PriceUnit:   r.PriceUnit,
 		StartDate:   r.StartDate.String(),
-		Usage:       decimalText(r.Usage),
+		Usage:       reply.DecimalText(r.Usage),
 		UsageUnit:   r.UsageUnit,
 	}
 	if r.Count != nil {
@@ -141,7 +179,7 @@ func (s *subresourceURIs) field(key string) *string {
 
 // usagePage is one page of a usage records list.
 type usagePage struct {
-	face            face
+	version         version
 	asOf            string
 	page, pageSize  int
 	start, end      int
@@ -198,24 +236,6 @@ type twilioErrorBody struct {
 // csvRecordHeader names the CSV columns: the JSON keys, less subresource_uris.
 var csvRecordHeader = []string{"account_sid", "api_version", "as_of", "category", "count", "count_unit", "description", "end_date", "price", "price_unit", "start_date", "uri", "usage", "usage_unit"}
 
-// writeUsagePage answers with a page, encoded into a pooled buffer.
-func writeUsagePage(c echo.Context, f format, pg usagePage) error {
-	bp := bufferPool.Get().(*[]byte)
-	defer releaseBuffer(bp)
-	body, err := appendUsagePage((*bp)[:0], f, pg)
-	if err != nil {
-		return err
-	}
-	*bp = body
-	return writeTwilioBody(c, http.StatusOK, twilioContentTypes[f], body)
-}
-
-var twilioContentTypes = map[format]string{
-	formatJSON: "application/json; charset=utf-8",
-	formatXML:  "application/xml; charset=utf-8",
-	formatCSV:  "text/csv; charset=utf-8",
-}
-
 // appendUsagePage writes a page in one of the face's formats.
 func appendUsagePage(dst []byte, f format, pg usagePage) ([]byte, error) {
 	// Grow once: a page of 650 records is a megabyte, and growing to it by
@@ -250,37 +270,7 @@ func appendUsagePage(dst []byte, f format, pg usagePage) ([]byte, error) {
 	if pg.nextPageURI != nil {
 		list.NextPageURI = *pg.nextPageURI
 	}
-	return appendTwilioPageXML(dst, pg.face.xmlRoot, list), nil
-}
-
-func writeTwilioErrorBody(c echo.Context, fc face, f format, e twilioErrorBody) error {
-	switch f {
-	case formatJSON:
-		return writeTwilioJSON(c, e.Status, e)
-	case formatCSV:
-		return writeTwilioCSV(c, e.Status, [][]string{
-			{"code", "message", "more_info", "status"},
-			{strconv.Itoa(e.Code), e.Message, e.MoreInfo, strconv.Itoa(e.Status)},
-		})
-	}
-	return writeTwilioXML(c, e.Status, twilioXML{XMLName: xml.Name{Local: fc.xmlRoot}, Exception: &e})
-}
-
-// writeTwilioJSON writes compact JSON that keeps & in URIs as it is.
-func writeTwilioJSON(c echo.Context, status int, v any) error {
-	body, err := appendJSON(nil, v)
-	if err != nil {
-		return err
-	}
-	return writeTwilioBody(c, status, twilioContentTypes[formatJSON], body)
-}
-
-func writeTwilioXML(c echo.Context, status int, v any) error {
-	body, err := appendTwilioXML(nil, v)
-	if err != nil {
-		return err
-	}
-	return writeTwilioBody(c, status, twilioContentTypes[formatXML], body)
+	return appendTwilioPageXML(dst, pg.version.xmlRoot, list), nil
 }
 
 func appendTwilioXML(dst []byte, v any) ([]byte, error) {
@@ -289,14 +279,6 @@ func appendTwilioXML(dst []byte, v any) ([]byte, error) {
 		return dst, err
 	}
 	return buf.Bytes(), nil
-}
-
-func writeTwilioCSV(c echo.Context, status int, rows [][]string) error {
-	body, err := appendTwilioCSV(nil, rows)
-	if err != nil {
-		return err
-	}
-	return writeTwilioBody(c, status, twilioContentTypes[formatCSV], body)
 }
 
 // appendTwilioCSV writes rows as encoding/csv does (LF line ends; quotes
@@ -308,9 +290,9 @@ func appendTwilioCSV(dst []byte, rows [][]string) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			field, defused := defuseFormula(field)
+			field, defused := reply.DefuseFormula(field)
 			if defused || field == `\.` || strings.ContainsAny(field, ",\"\r\n") || leadingSpace(field) {
-				dst = appendQuoted(dst, field)
+				dst = reply.AppendQuoted(dst, field)
 			} else {
 				dst = append(dst, field...)
 			}
@@ -323,11 +305,6 @@ func appendTwilioCSV(dst []byte, rows [][]string) ([]byte, error) {
 func leadingSpace(s string) bool {
 	r, _ := utf8.DecodeRuneInString(s)
 	return s != "" && unicode.IsSpace(r)
-}
-
-func writeTwilioBody(c echo.Context, status int, contentType string, body []byte) error {
-	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
-	return c.Blob(status, contentType, body)
 }
 
 // appendTwilioPageXML writes a page as encoding/xml writes twilioXML (checked

@@ -1,51 +1,13 @@
-package handlers
+package restcomm
 
 import (
 	"bytes"
-	"encoding/json"
+	"encoding/csv"
 	"encoding/xml"
 	"testing"
 
-	"github.com/shopspring/decimal"
+	"github.com/evovoice/billing/handlers/internal/wiretest"
 )
-
-// reference is what encoding/json writes for v, without HTML escaping.
-func reference(t *testing.T, v any) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-}
-
-func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
-	n := int64(-42)
-	recs := UsageRecords{
-		{AccountSid: "AC1", Category: "calls", Count: &n, CountUnit: "calls", Description: `quote " back \ tab	nl
- <b>&amp;</b> ünïcødé 🎉 ` + "\u2028\u2029\x00\x1f\x7f\xff", EndDate: "2024-01-31",
-			Price: jsonDecimal{decimal.RequireFromString("-1.50")}, PriceUnit: "usd", StartDate: "2024-01-01", Usage: "0.000001", UsageUnit: "minutes", URI: "/billing/usage?a=1&b=2"},
-		{AccountSid: "AC1", Category: "totalprice", Price: jsonDecimal{decimal.RequireFromString("123456789012345678901234.5")}},
-	}
-	for _, v := range []UsageRecords{recs, {}, recs[:1]} {
-		if got, want := v.appendJSON(nil), reference(t, v); !bytes.Equal(got, want) {
-			t.Errorf("appendJSON\n got %s\nwant %s", got, want)
-		}
-	}
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", `"\`, "\x00\b\f\n\r\t\x1f", "\u2028\u2029", "\xff\xfe", "é🎉", "<>&"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := appendJSONString(nil, s), reference(t, s); !bytes.Equal(got, want) {
-			t.Errorf("%q: got %s want %s", s, got, want)
-		}
-	})
-}
 
 // oddTwilioRecords are records whose strings need every kind of escaping.
 func oddTwilioRecords(odd, uri string) []twilioRecord {
@@ -70,7 +32,7 @@ func TestTwilioPageJSONMatchesEncodingJSON(t *testing.T) {
 		{End: -1, PreviousPageURI: &odd, Page: 7, PageSize: 1000, Start: 7000, UsageRecords: []twilioRecord{}},
 		{},
 	} {
-		if got, want := l.appendJSON(nil), reference(t, l); !bytes.Equal(got, want) {
+		if got, want := l.appendJSON(nil), wiretest.Reference(t, l); !bytes.Equal(got, want) {
 			t.Errorf("appendJSON\n got %s\nwant %s", got, want)
 		}
 	}
@@ -107,4 +69,22 @@ func FuzzAppendXMLEscaped(f *testing.F) {
 			t.Errorf("%q: got %q want %q", s, got, want.Bytes())
 		}
 	})
+}
+
+// TestTwilioCSVCells: the Restcomm face's CSV writes ordinary cells exactly
+// as encoding/csv does and neutralises formulas.
+func TestTwilioCSVCells(t *testing.T) {
+	plain := [][]string{{"a", "b,c", `q"uote`, "line\nbreak", " lead", "", `\.`, "-1.5", "+3", "0.25", "x=1", "é"}}
+	var want bytes.Buffer
+	if err := csv.NewWriter(&want).WriteAll(plain); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := appendTwilioCSV(nil, plain)
+	if string(got) != want.String() {
+		t.Errorf("plain cells:\n got %q\nwant %q", got, want.String())
+	}
+	got, _ = appendTwilioCSV(nil, [][]string{{"=1+2", "+cmd", "-2+3", "@A1", "\tx", "\rx", `=A1,"b"`}})
+	if w := `"'=1+2","'+cmd","'-2+3","'@A1","'` + "\t" + `x","'` + "\r" + `x","'=A1,""b"""` + "\n"; string(got) != w {
+		t.Errorf("formulas:\n got %q\nwant %q", got, w)
+	}
 }

@@ -1,4 +1,4 @@
-package handlers
+package servicestack
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/evovoice/billing/handlers/internal/problem"
+	"github.com/evovoice/billing/handlers/internal/usage"
 	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
@@ -40,7 +42,7 @@ func newInput(c echo.Context) (*Input, error) {
 	switch mt {
 	case "application/x-www-form-urlencoded", "multipart/form-data":
 		if err := c.Request().ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-			return nil, tooLargeOr(err, badRequest("body", models.CodeInvalid, "The form body cannot be read"))
+			return nil, tooLargeOr(err, problem.BadRequest("body", models.CodeInvalid, "The form body cannot be read"))
 		}
 		form := r.PostForm
 		for k, vs := range in.values {
@@ -59,12 +61,12 @@ func newInput(c echo.Context) (*Input, error) {
 			in.bodyFormat = formatJSON
 			break
 		}
-		return nil, &apiError{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType",
+		return nil, &problem.Problem{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType",
 			Message: "Send the body as application/json, text/jsv (or application/jsv) or a form"}
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		return nil, tooLargeOr(err, badRequest("body", models.CodeInvalid, "The body cannot be read"))
+		return nil, tooLargeOr(err, problem.BadRequest("body", models.CodeInvalid, "The body cannot be read"))
 	}
 	in.body = bytes.TrimSpace(body)
 	if len(in.body) == 0 {
@@ -91,10 +93,6 @@ func hasKeyFold(v url.Values, key string) bool {
 	return false
 }
 
-// Params reads the parameters by name in any letter case; problems are
-// added to errs.
-func (in *Input) Params(errs *models.ValidationError) params { return newParams(in.values, errs) }
-
 // Bind fills a request DTO (a pointer to a struct): first from the body
 // (JSON or JSV), then each field still empty from the parameter of the same
 // name in any letter case. A string field takes the parameter as it is;
@@ -120,7 +118,7 @@ func (in *Input) DecodeBody(v any, strict bool) error {
 	case in.form:
 		in.bindValues(reflect.ValueOf(v).Elem(), &errs, strict)
 	case in.bodyFormat == 0:
-		return badRequest("body", models.CodeRequired, "The request needs a body")
+		return problem.BadRequest("body", models.CodeRequired, "The request needs a body")
 	default:
 		if err := in.decodeBody(v, strict); err != nil {
 			return err
@@ -161,7 +159,7 @@ func checkText(v reflect.Value, errs *models.ValidationError) {
 func (in *Input) decodeBody(v any, strict bool) error {
 	if in.bodyFormat == formatJSV {
 		if err := (jsv.Decoder{DisallowUnknownFields: strict}).Unmarshal(in.body, v); err != nil {
-			return badRequest("body", models.CodeInvalid, "The JSV body cannot be read: "+strings.TrimPrefix(err.Error(), "jsv: "))
+			return problem.BadRequest("body", models.CodeInvalid, "The JSV body cannot be read: "+strings.TrimPrefix(err.Error(), "jsv: "))
 		}
 		return nil
 	}
@@ -170,10 +168,10 @@ func (in *Input) decodeBody(v any, strict bool) error {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(v); err != nil {
-		return badRequest("body", models.CodeInvalid, "The JSON body cannot be read: "+jsonProblem(err))
+		return problem.BadRequest("body", models.CodeInvalid, "The JSON body cannot be read: "+jsonProblem(err))
 	}
 	if dec.More() {
-		return badRequest("body", models.CodeInvalid, "The JSON body holds more than one value")
+		return problem.BadRequest("body", models.CodeInvalid, "The JSON body holds more than one value")
 	}
 	return nil
 }
@@ -196,14 +194,14 @@ func jsonProblem(err error) string {
 
 // bindValues fills the empty fields of a struct from the parameters.
 func (in *Input) bindValues(v reflect.Value, errs *models.ValidationError, strict bool) {
-	p := newParams(in.values, errs)
+	p := usage.NewParams(in.values, errs)
 	fs := dtoFields(v.Type())
 	for _, f := range fs {
 		fv := v.Field(f.index)
 		if !fv.IsZero() {
 			continue
 		}
-		s := p.raw(f.pascal) // checkText sees the strings once decoded
+		s := p.Raw(f.pascal) // checkText sees the strings once decoded
 		if s == "" {
 			continue
 		}

@@ -1,4 +1,4 @@
-package handlers
+package usage
 
 import (
 	"fmt"
@@ -8,23 +8,24 @@ import (
 	"github.com/evovoice/billing/models"
 )
 
-// params reads query parameters by name in any letter case, as ServiceStack
+// Params reads query parameters by name in any letter case, as ServiceStack
 // binds them (its clients send accountId for AccountId). An empty value counts
 // as absent; a name given twice with different values is an error.
-type params struct {
+type Params struct {
 	values url.Values
 	errs   *models.ValidationError
 }
 
-func newParams(v url.Values, errs *models.ValidationError) params {
-	return params{values: v, errs: errs}
+// NewParams reads v, adding every problem to errs.
+func NewParams(v url.Values, errs *models.ValidationError) Params {
+	return Params{values: v, errs: errs}
 }
 
-// get returns the parameter's value, or "" when it is absent or empty. A
+// Get returns the parameter's value, or "" when it is absent or empty. A
 // value that is not text (invalid UTF-8, NUL) is reported here, for every
 // parameter of both faces, before anything can carry it to the database.
-func (p params) get(name string) string {
-	v := p.raw(name)
+func (p Params) Get(name string) string {
+	v := p.Raw(name)
 	if problem := models.TextProblem(v); problem != "" {
 		p.errs.Add(name, models.CodeInvalid, name+" "+problem)
 		return ""
@@ -32,9 +33,9 @@ func (p params) get(name string) string {
 	return v
 }
 
-// raw is get without the text check, for values decoded further (a JSV
+// Raw is get without the text check, for values decoded further (a JSV
 // list of events) whose own decoder checks each piece.
-func (p params) raw(name string) string {
+func (p Params) Raw(name string) string {
 	var found string
 	for k, vs := range p.values {
 		if !strings.EqualFold(k, name) {
@@ -54,21 +55,21 @@ func (p params) raw(name string) string {
 	return found
 }
 
-// date reads an optional date parameter (YYYY-MM-DD or ±Ndays).
-func (p params) date(name string, today models.Date) *models.Date {
-	return parseDate(p.errs, name, p.get(name), today)
+// Date reads an optional date parameter (YYYY-MM-DD or ±Ndays).
+func (p Params) Date(name string, today models.Date) *models.Date {
+	return ParseDate(p.errs, name, p.Get(name), today)
 }
 
-// account reads an optional account SID parameter.
-func (p params) account(name string) string { return parseAccount(p.errs, name, p.get(name)) }
+// Account reads an optional account SID parameter.
+func (p Params) Account(name string) string { return ParseAccount(p.errs, name, p.Get(name)) }
 
-// category reads an optional category parameter.
-func (p params) category(name string) *models.Category {
-	return parseCategory(p.errs, name, p.get(name))
+// Category reads an optional category parameter.
+func (p Params) Category(name string) *models.Category {
+	return ParseCategory(p.errs, name, p.Get(name))
 }
 
-// parseDate reads an optional date (YYYY-MM-DD or ±Ndays); "" is absent.
-func parseDate(errs *models.ValidationError, name, s string, today models.Date) *models.Date {
+// ParseDate reads an optional date (YYYY-MM-DD or ±Ndays); "" is absent.
+func ParseDate(errs *models.ValidationError, name, s string, today models.Date) *models.Date {
 	if s == "" {
 		return nil
 	}
@@ -80,8 +81,8 @@ func parseDate(errs *models.ValidationError, name, s string, today models.Date) 
 	return &d
 }
 
-// parseAccount reads an optional account SID; "" is absent.
-func parseAccount(errs *models.ValidationError, name, s string) string {
+// ParseAccount reads an optional account SID; "" is absent.
+func ParseAccount(errs *models.ValidationError, name, s string) string {
 	if s == "" {
 		return ""
 	}
@@ -92,8 +93,8 @@ func parseAccount(errs *models.ValidationError, name, s string) string {
 	return sid
 }
 
-// parseCategory reads an optional category; "" is absent.
-func parseCategory(errs *models.ValidationError, name, s string) *models.Category {
+// ParseCategory reads an optional category; "" is absent.
+func ParseCategory(errs *models.ValidationError, name, s string) *models.Category {
 	if s == "" {
 		return nil
 	}
@@ -105,8 +106,8 @@ func parseCategory(errs *models.ValidationError, name, s string) *models.Categor
 	return &c
 }
 
-// checkOrder rejects a range whose start is after its end.
-func checkOrder(errs *models.ValidationError, start, end *models.Date) {
+// CheckOrder rejects a range whose start is after its end.
+func CheckOrder(errs *models.ValidationError, start, end *models.Date) {
 	if start != nil && end != nil && *start > *end {
 		errs.Add("StartDate", models.CodeInvalid, fmt.Sprintf("StartDate %s is after EndDate %s", *start, *end))
 	}

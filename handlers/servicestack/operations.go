@@ -1,4 +1,4 @@
-package handlers
+package servicestack
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/handlers/internal/problem"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -80,30 +81,30 @@ func (ops *operations) lookup(name string) (*Operation, bool) {
 	return o, ok
 }
 
-// mount registers every operation's routes, the predefined routes and the
-// metadata pages on e.
-func (a *API) mount(e *echo.Echo, list []Operation) {
-	a.ops = &operations{byName: map[string]*Operation{}}
+// mount registers every operation's routes and the predefined routes
+// (guarded by needsDB), and the metadata pages, on e.
+func (f *Face) mount(e *echo.Echo, needsDB echo.MiddlewareFunc, list []Operation) {
+	f.ops = &operations{byName: map[string]*Operation{}}
 	for i := range list {
 		op := &list[i]
-		a.ops.list = append(a.ops.list, op)
-		a.ops.byName[strings.ToLower(op.Name)] = op
-		e.Add(op.Method, op.Path, a.serve(op))
-		e.Add(op.Method, op.Path+".:ext", a.serve(op))
+		f.ops.list = append(f.ops.list, op)
+		f.ops.byName[strings.ToLower(op.Name)] = op
+		e.Add(op.Method, op.Path, f.serve(op), needsDB)
+		e.Add(op.Method, op.Path+".:ext", f.serve(op), needsDB)
 	}
-	for f := formatJSON; f <= formatCSV; f++ {
+	for format := formatJSON; format <= formatCSV; format++ {
 		for _, kind := range []string{"reply", "oneway"} {
-			e.Any("/"+f.String()+"/"+kind+"/:op", a.predefined(f))
+			e.Any("/"+format.String()+"/"+kind+"/:op", f.predefined(format), needsDB)
 		}
 	}
-	e.Any("/api/:op", a.predefined(formatJSON))
-	e.GET("/metadata", a.metadata)
-	e.GET("/types/typescript", a.typescript)
-	e.Pre(a.caseInsensitiveRoutes())
+	e.Any("/api/:op", f.predefined(formatJSON), needsDB)
+	e.GET("/metadata", f.metadata)
+	e.GET("/types/typescript", f.typescript)
+	e.Pre(f.caseInsensitiveRoutes())
 }
 
 // predefined serves /{fmt}/reply/{Op} and /api/{Op}[.ext] for any operation.
-func (a *API) predefined(pathFormat format) echo.HandlerFunc {
+func (f *Face) predefined(pathFormat format) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		name := c.Param("op")
 		var suffix format
@@ -116,20 +117,20 @@ func (a *API) predefined(pathFormat format) echo.HandlerFunc {
 				name, suffix = base, f
 			}
 		}
-		op, ok := a.ops.lookup(name)
+		op, ok := f.ops.lookup(name)
 		if !ok {
-			return &apiError{Status: http.StatusNotFound, Code: "NotFound", Message: "There is no operation named " + name}
+			return &problem.Problem{Status: http.StatusNotFound, Code: "NotFound", Message: "There is no operation named " + name}
 		}
 		if c.Request().Method != op.Method {
 			c.Response().Header().Set(echo.HeaderAllow, op.Method)
-			return &apiError{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: op.Name + " is called with " + op.Method}
+			return &problem.Problem{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: op.Name + " is called with " + op.Method}
 		}
-		return a.run(c, op, suffix, pathFormat)
+		return f.run(c, op, suffix, pathFormat)
 	}
 }
 
 // serve serves an operation's custom route, with or without a suffix.
-func (a *API) serve(op *Operation) echo.HandlerFunc {
+func (f *Face) serve(op *Operation) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var suffix format
 		if ext := c.Param("ext"); ext != "" || strings.HasSuffix(c.Path(), ".:ext") {
@@ -139,16 +140,16 @@ func (a *API) serve(op *Operation) echo.HandlerFunc {
 			}
 			suffix = f
 		}
-		return a.run(c, op, suffix, 0)
+		return f.run(c, op, suffix, 0)
 	}
 }
 
 func unknownSuffix(ext string) error {
-	return badRequest("format", models.CodeInvalid, fmt.Sprintf("Unknown format suffix %q: use .json, .jsv, .xml or .csv", "."+ext))
+	return problem.BadRequest("format", models.CodeInvalid, fmt.Sprintf("Unknown format suffix %q: use .json, .jsv, .xml or .csv", "."+ext))
 }
 
 // run negotiates, authenticates, binds, calls the operation and answers.
-func (a *API) run(c echo.Context, op *Operation, suffix, pathFormat format) error {
+func (f *Face) run(c echo.Context, op *Operation, suffix, pathFormat format) error {
 	n, err := negotiate(c.Request(), suffix, pathFormat)
 	c.Set(negotiationKey, n)
 	if err != nil {
@@ -160,7 +161,7 @@ func (a *API) run(c echo.Context, op *Operation, suffix, pathFormat format) erro
 	}
 	call := func(c echo.Context) error {
 		if p := auth.PrincipalOf(c); n.callback != "" && p != nil && p.Via != auth.ViaBearerHeader {
-			return badRequest("callback", models.CodeInvalid, "JSONP is only answered to requests authenticated with an Authorization: Bearer header")
+			return problem.BadRequest("callback", models.CodeInvalid, "JSONP is only answered to requests authenticated with an Authorization: Bearer header")
 		}
 		in, err := newInput(c)
 		if err != nil {
@@ -174,7 +175,7 @@ func (a *API) run(c echo.Context, op *Operation, suffix, pathFormat format) erro
 	}
 	h := call
 	if len(op.Roles) > 0 {
-		h = a.verifier.RequireBearer(op.Roles...)(h)
+		h = f.verifier.RequireBearer(op.Roles...)(h)
 	}
 	return middleware.BodyLimit(limit)(h)(c)
 }
@@ -182,9 +183,9 @@ func (a *API) run(c echo.Context, op *Operation, suffix, pathFormat format) erro
 // caseInsensitiveRoutes lets /Billing/Usage.JSON reach /billing/usage.json,
 // as ServiceStack matches routes in any letter case. Only operation routes
 // are rewritten; every other path is left to its own handler.
-func (a *API) caseInsensitiveRoutes() echo.MiddlewareFunc {
+func (f *Face) caseInsensitiveRoutes() echo.MiddlewareFunc {
 	paths := map[string]string{}
-	for _, op := range a.ops.list {
+	for _, op := range f.ops.list {
 		paths[strings.ToLower(op.Path)] = op.Path
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {

@@ -1,4 +1,4 @@
-package handlers
+package servicestack
 
 import (
 	"bytes"
@@ -7,8 +7,25 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/evovoice/billing/handlers/internal/wiretest"
 	"github.com/evovoice/billing/jsv"
+	"github.com/shopspring/decimal"
 )
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	n := int64(-42)
+	recs := UsageRecords{
+		{AccountSid: "AC1", Category: "calls", Count: &n, CountUnit: "calls", Description: `quote " back \ tab	nl
+ <b>&amp;</b> ünïcødé 🎉 ` + "\u2028\u2029\x00\x1f\x7f\xff", EndDate: "2024-01-31",
+			Price: jsonDecimal{decimal.RequireFromString("-1.50")}, PriceUnit: "usd", StartDate: "2024-01-01", Usage: "0.000001", UsageUnit: "minutes", URI: "/billing/usage?a=1&b=2"},
+		{AccountSid: "AC1", Category: "totalprice", Price: jsonDecimal{decimal.RequireFromString("123456789012345678901234.5")}},
+	}
+	for _, v := range []UsageRecords{recs, {}, recs[:1]} {
+		if got, want := v.appendJSON(nil), wiretest.Reference(t, v); !bytes.Equal(got, want) {
+			t.Errorf("appendJSON\n got %s\nwant %s", got, want)
+		}
+	}
+}
 
 // Operations still to come answer objects such as ListAccounts'
 // {items,totalCount,totalPages}; the generic writers must render them.
@@ -83,23 +100,5 @@ func TestXMLTextIsAlwaysWellFormed(t *testing.T) {
 	got := string(appendXMLText(nil, "a&b<c>d\r\ne\x00f\xffg\u00e9"))
 	if want := "a&amp;b&lt;c&gt;d&#xD;\ne\uFFFDf\uFFFDg\u00e9"; got != want {
 		t.Errorf("%q, want %q", got, want)
-	}
-}
-
-// TestTwilioCSVCells: the Restcomm face's CSV writes ordinary cells exactly
-// as encoding/csv does and neutralises formulas.
-func TestTwilioCSVCells(t *testing.T) {
-	plain := [][]string{{"a", "b,c", `q"uote`, "line\nbreak", " lead", "", `\.`, "-1.5", "+3", "0.25", "x=1", "é"}}
-	var want bytes.Buffer
-	if err := csv.NewWriter(&want).WriteAll(plain); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := appendTwilioCSV(nil, plain)
-	if string(got) != want.String() {
-		t.Errorf("plain cells:\n got %q\nwant %q", got, want.String())
-	}
-	got, _ = appendTwilioCSV(nil, [][]string{{"=1+2", "+cmd", "-2+3", "@A1", "\tx", "\rx", `=A1,"b"`}})
-	if w := `"'=1+2","'+cmd","'-2+3","'@A1","'` + "\t" + `x","'` + "\r" + `x","'=A1,""b"""` + "\n"; string(got) != w {
-		t.Errorf("formulas:\n got %q\nwant %q", got, w)
 	}
 }

@@ -1,4 +1,4 @@
-package handlers
+package servicestack
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/evovoice/billing/handlers/internal/reply"
 	"github.com/labstack/echo/v4"
 )
 
@@ -14,10 +15,10 @@ import (
 // so that @servicestack/client's JsonServiceClient uses them as they are
 // (getTypeName names the operation for /api/{Name}, getMethod picks the verb,
 // createResponse gives the answer's type).
-func (a *API) typescript(c echo.Context) error {
+func (f *Face) typescript(c echo.Context) error {
 	base := c.Scheme() + "://" + c.Request().Host
-	body := generateTypeScript(a.ops.list, base, a.now().UTC().Format("2006-01-02 15:04:05"))
-	return writeBody(c, http.StatusOK, "text/plain; charset=utf-8", []byte(body))
+	body := generateTypeScript(f.ops.list, base, f.usage.Now().UTC().Format("2006-01-02 15:04:05"))
+	return reply.Body(c, http.StatusOK, "text/plain; charset=utf-8", []byte(body))
 }
 
 func generateTypeScript(ops []*Operation, baseURL, date string) string {

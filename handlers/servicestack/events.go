@@ -1,4 +1,4 @@
-package handlers
+package servicestack
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/handlers/internal/problem"
 	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
@@ -28,7 +29,7 @@ type RecordUsageEventsResponse struct {
 }
 
 // recordUsageEventsOp registers RecordUsageEvents.
-func (a *API) recordUsageEventsOp() Operation {
+func (f *Face) recordUsageEventsOp() Operation {
 	return newOperation(Operation{
 		Name:      "RecordUsageEvents",
 		Method:    http.MethodPost,
@@ -37,7 +38,7 @@ func (a *API) recordUsageEventsOp() Operation {
 		Summary:   fmt.Sprintf("Ingests up to %d usage events, all or nothing; an id already stored with the same content is a duplicate.", models.MaxBatchEvents),
 		BodyLimit: eventsBodyLimit,
 		Example:   exampleRecordUsageEvents,
-	}, bindRecordUsageEvents, a.recordUsageEvents)
+	}, bindRecordUsageEvents, f.recordUsageEvents)
 }
 
 // bindRecordUsageEvents reads the batch strictly: a property other than
@@ -66,27 +67,28 @@ func bindRecordUsageEvents(in *Input) (RecordUsageEvents, error) {
 		}
 	}
 	if err != nil {
-		return r, badRequest("events", models.CodeInvalid, `the body must be one object {"events":[…]} with no other fields`)
+		return r, problem.BadRequest("events", models.CodeInvalid, `the body must be one object {"events":[…]} with no other fields`)
 	}
 	if len(r.inputs) > models.MaxBatchEvents {
-		return r, badRequest("events", models.CodeInvalid, fmt.Sprintf("a batch holds at most %d events, this one has %d", models.MaxBatchEvents, len(r.inputs)))
+		return r, problem.BadRequest("events", models.CodeInvalid, fmt.Sprintf("a batch holds at most %d events, this one has %d", models.MaxBatchEvents, len(r.inputs)))
 	}
 	return r, nil
 }
 
 // recordUsageEvents validates every event (reporting each bad one by index)
 // and stores the batch.
-func (a *API) recordUsageEvents(c echo.Context, r RecordUsageEvents) (RecordUsageEventsResponse, error) {
+func (f *Face) recordUsageEvents(c echo.Context, r RecordUsageEvents) (RecordUsageEventsResponse, error) {
 	events, err := models.ValidateBatch(r.inputs)
 	if err != nil {
 		return RecordUsageEventsResponse{}, err
 	}
-	res, err := a.store.RecordUsageEvents(c.Request().Context(), events)
+	res, err := f.store.RecordUsageEvents(c.Request().Context(), events)
 	if err != nil {
 		return RecordUsageEventsResponse{}, err
 	}
-	a.metrics.ingested.Add(float64(res.Accepted))
-	a.metrics.duplicates.Add(float64(len(res.Duplicates)))
+	if f.ingested != nil {
+		f.ingested(res.Accepted, len(res.Duplicates))
+	}
 	out := RecordUsageEventsResponse{Accepted: res.Accepted, Duplicates: len(res.Duplicates), DuplicateIndexes: res.Duplicates}
 	if out.DuplicateIndexes == nil {
 		out.DuplicateIndexes = []int{}

@@ -1,10 +1,13 @@
-package handlers
+package servicestack
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/handlers/internal/reply"
+	"github.com/evovoice/billing/handlers/internal/usage"
 	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
@@ -22,7 +25,7 @@ type ListUsageRecords struct {
 }
 
 // listUsageRecordsOp registers ListUsageRecords.
-func (a *API) listUsageRecordsOp() Operation {
+func (f *Face) listUsageRecordsOp() Operation {
 	return newOperation(Operation{
 		Name:    "ListUsageRecords",
 		Method:  http.MethodGet,
@@ -30,27 +33,49 @@ func (a *API) listUsageRecordsOp() Operation {
 		Roles:   []string{auth.RoleSystemAdministrator, auth.RoleManager},
 		Summary: "Usage records of one account over a range of days: one record per category, in catalog order (or one category with Category).",
 		Example: exampleListUsageRecords,
-	}, nil, a.listUsageRecords)
+	}, nil, f.listUsageRecords)
 }
 
 // usageFilter is a ListUsageRecords request, checked.
 type usageFilter struct {
-	AccountID string
 	StartDate *models.Date
 	EndDate   *models.Date
 	Category  *models.Category
 }
 
-// checkListUsageRecords parses and checks every parameter, reporting all bad ones.
+// accountOf binds the account a request names: AccountId, or the token's
+// one account. Without an account no access is at stake, so every other
+// bad parameter is reported with it.
+func accountOf(r ListUsageRecords, p *auth.Principal, today models.Date) (string, error) {
+	var errs models.ValidationError
+	sid := usage.ParseAccount(&errs, "AccountId", r.AccountID)
+	if sid == "" && len(errs.Errors) == 0 {
+		if len(p.AccountIDs) == 1 {
+			sid = p.AccountIDs[0]
+		} else {
+			errs.Add("AccountId", models.CodeRequired, "AccountId is required: your token does not name exactly one account")
+		}
+	}
+	if len(errs.Errors) == 0 {
+		return sid, nil
+	}
+	var rest *models.ValidationError
+	if _, err := checkListUsageRecords(r, today); errors.As(err, &rest) {
+		errs.Errors = append(errs.Errors, rest.Errors...)
+	}
+	return "", errs.Err()
+}
+
+// checkListUsageRecords parses and checks every parameter but the account,
+// reporting all bad ones.
 func checkListUsageRecords(r ListUsageRecords, today models.Date) (usageFilter, error) {
 	var errs models.ValidationError
 	f := usageFilter{
-		AccountID: parseAccount(&errs, "AccountId", r.AccountID),
-		StartDate: parseDate(&errs, "StartDate", r.StartDate, today),
-		EndDate:   parseDate(&errs, "EndDate", r.EndDate, today),
-		Category:  parseCategory(&errs, "Category", r.Category),
+		StartDate: usage.ParseDate(&errs, "StartDate", r.StartDate, today),
+		EndDate:   usage.ParseDate(&errs, "EndDate", r.EndDate, today),
+		Category:  usage.ParseCategory(&errs, "Category", r.Category),
 	}
-	checkOrder(&errs, f.StartDate, f.EndDate)
+	usage.CheckOrder(&errs, f.StartDate, f.EndDate)
 	return f, errs.Err()
 }
 
@@ -127,39 +152,38 @@ func (d jsonDecimal) MarshalJSON() ([]byte, error) { return jsv.AppendDecimal(ni
 func (d jsonDecimal) MarshalText() ([]byte, error) { return jsv.AppendDecimal(nil, d.Decimal), nil }
 func (d jsonDecimal) AppendJSV(b []byte) []byte    { return jsv.AppendDecimal(b, d.Decimal) }
 
-// decimalText is a decimal's wire text.
-func decimalText(d decimal.Decimal) string { return string(jsv.AppendDecimal(nil, d)) }
-
-func (a *API) listUsageRecords(c echo.Context, r ListUsageRecords) (UsageRecords, error) {
-	req, err := checkListUsageRecords(r, a.today())
+// listUsageRecords binds the account, authorizes, then checks the rest of
+// the request, in the Restcomm face's order.
+func (f *Face) listUsageRecords(c echo.Context, r ListUsageRecords) (UsageRecords, error) {
+	p, today := auth.PrincipalOf(c), f.usage.Today()
+	sid, err := accountOf(r, p, today)
 	if err != nil {
 		return nil, err
 	}
-	p := auth.PrincipalOf(c)
-	if req.AccountID == "" {
-		if len(p.AccountIDs) != 1 {
-			return nil, badRequest("AccountId", models.CodeRequired, "AccountId is required: your token does not name exactly one account")
-		}
-		req.AccountID = p.AccountIDs[0]
-	}
 	ctx := c.Request().Context()
-	// One statement for the account, its lineage and its first usage day.
-	ov, err := a.store.AccountOverview(ctx, req.AccountID)
-	if err := a.scope.Decide(p, req.AccountID, ov.Lineage, err); err != nil {
+	ov, err := f.usage.Authorize(ctx, p, sid)
+	if err != nil {
 		return nil, err
 	}
-	release, err := a.queries.acquire(ctx, queryBaseWeight+len(models.Categories()))
+	req, err := checkListUsageRecords(r, today)
+	if err != nil {
+		return nil, err
+	}
+	release, err := f.usage.Admit(ctx, len(models.Categories()))
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	ans, err := a.runUsageQuery(ctx, usageQuery{account: ov.Account, firstUsage: ov.FirstUsage, firstUsageKnown: true,
-		start: req.StartDate, end: req.EndDate, category: req.Category})
+	plan, err := f.usage.Plan(ctx, usage.Query{Account: ov, Start: req.StartDate, End: req.EndDate, Category: req.Category})
 	if err != nil {
 		return nil, err
 	}
-	out := make(UsageRecords, len(ans.records))
-	for i, r := range ans.records {
+	records, err := plan.Records(ctx, 0, plan.Len())
+	if err != nil {
+		return nil, err
+	}
+	out := make(UsageRecords, len(records))
+	for i, r := range records {
 		out[i] = newUsageRecord(r)
 	}
 	return out, nil
@@ -176,7 +200,7 @@ func newUsageRecord(r models.UsageRecord) UsageRecord {
 		Price:       jsonDecimal{r.Price},
 		PriceUnit:   r.PriceUnit,
 		StartDate:   r.StartDate.String(),
-		Usage:       decimalText(r.Usage),
+		Usage:       reply.DecimalText(r.Usage),
 		UsageUnit:   r.UsageUnit,
 		URI:         listUsageURI(r),
 	}

@@ -1,10 +1,10 @@
-package handlers
+package usage
 
 import (
 	"context"
-	"errors"
 	"time"
 
+	"github.com/evovoice/billing/handlers/internal/problem"
 	"golang.org/x/sync/semaphore"
 )
 
@@ -18,23 +18,19 @@ import (
 // own limits or is a single indexed statement.
 const (
 	queryBaseWeight = 100
-	// Two full pages per database connection: one reading while the other
-	// encodes. With the default pool of 8 that is 17,600 units (~17 MB of
-	// pages in flight): 16 pages of 1000 or 117 of 50 at once.
-	queryBudgetPerConn = 2 * (queryBaseWeight + maxPageSize)
+	// BudgetPerConn is two full pages per database connection: one reading
+	// while the other encodes. With the default pool of 8 that is 17,600
+	// units (~17 MB of pages in flight): 16 pages of 1000 or 117 of 50.
+	BudgetPerConn = 2 * (queryBaseWeight + MaxPageRecords)
+	// MaxPageRecords is the largest page either face answers (Twilio's
+	// PageSize limit).
+	MaxPageRecords = 1000
 	// DefaultQueryWait is how long a query waits for room before it is
 	// answered 503 with Retry-After: long enough to ride out a burst of
 	// pages (a 1000-record page takes ~10 ms), short enough that a client
 	// hears "busy" rather than a timeout.
 	DefaultQueryWait = time.Second
 )
-
-// errBusy is what a query gets when the service is already answering as
-// many as it may; each face renders it as its own 503 with Retry-After.
-var errBusy = errors.New("the service is answering as many usage queries as it may")
-
-// busyMessage is the clients' message for errBusy.
-const busyMessage = "The service is answering as many usage queries as it can at once; try again in a second"
 
 // queryLimit bounds the usage queries running at once by their weight.
 type queryLimit struct {
@@ -45,6 +41,13 @@ type queryLimit struct {
 
 func newQueryLimit(budget int64, wait time.Duration) *queryLimit {
 	return &queryLimit{sem: semaphore.NewWeighted(budget), budget: budget, wait: wait}
+}
+
+// Admit waits for room for a query whose page holds up to records
+// records, and returns the function that gives the room back; beyond the
+// wait it is problem.Busy, which each face answers as its own 503.
+func (s *Service) Admit(ctx context.Context, records int) (release func(), err error) {
+	return s.queries.acquire(ctx, queryBaseWeight+records)
 }
 
 // acquire waits up to the limit's wait for room for a query of a weight,
@@ -58,7 +61,7 @@ func (l *queryLimit) acquire(ctx context.Context, weight int) (release func(), e
 		if ctx.Err() != nil {
 			return nil, ctx.Err() // the request itself ended
 		}
-		return nil, errBusy
+		return nil, problem.Busy
 	}
 	return func() { l.sem.Release(n) }, nil
 }

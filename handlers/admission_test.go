@@ -14,6 +14,7 @@ import (
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -48,15 +49,15 @@ func (g *gatedStore) UsageTotals(ctx context.Context, q models.UsageQuery) (mode
 // while the first finishes within the wait.
 func TestHeavyQueriesAreBounded(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
+		f := handlertest.NewFamily(t, store)
 		start := func(t *testing.T, wait time.Duration) (*gatedStore, *httptest.Server) {
 			g := &gatedStore{Store: store, entered: make(chan struct{}), release: make(chan struct{})}
-			verifier, err := auth.NewVerifier(auth.JWTConfig{Algorithm: "HS256", Secret: testSecret, Now: func() time.Time { return frozenNow }})
+			verifier, err := auth.NewVerifier(auth.JWTConfig{Algorithm: "HS256", Secret: handlertest.Secret, Now: func() time.Time { return handlertest.Now }})
 			if err != nil {
 				t.Fatal(err)
 			}
 			srv := httptest.NewServer(handlers.New(handlers.Config{
-				Store: g, Verifier: verifier, Now: func() time.Time { return frozenNow },
+				Store: g, Verifier: verifier, Now: func() time.Time { return handlertest.Now },
 				Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 				QueryBudget: 1, QueryWait: wait,
 			}))
@@ -67,25 +68,25 @@ func TestHeavyQueriesAreBounded(t *testing.T) {
 			return g, srv
 		}
 		client := &http.Client{Timeout: 5 * time.Second} // before the bound, the second query waited at the gate
-		fetch := func(srv *httptest.Server, path string) (response, error) {
+		fetch := func(srv *httptest.Server, path string) (handlertest.Response, error) {
 			req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
 			if err != nil {
-				return response{}, err
+				return handlertest.Response{}, err
 			}
 			if !strings.Contains(path, "/Accounts/") {
-				req.Header.Set("Authorization", "Bearer "+f.admin())
+				req.Header.Set("Authorization", "Bearer "+f.Admin())
 			} else {
-				req.SetBasicAuth(f.parent, f.tokens[f.parent])
+				req.SetBasicAuth(f.Parent, f.Tokens[f.Parent])
 			}
 			res, err := client.Do(req)
 			if err != nil {
-				return response{}, err
+				return handlertest.Response{}, err
 			}
 			defer res.Body.Close()
 			b, err := io.ReadAll(res.Body)
-			return response{res, b}, err
+			return handlertest.Response{Response: res, Body: b}, err
 		}
-		get := func(t *testing.T, srv *httptest.Server, path string) response {
+		get := func(t *testing.T, srv *httptest.Server, path string) handlertest.Response {
 			t.Helper()
 			r, err := fetch(srv, path)
 			if err != nil {
@@ -96,7 +97,7 @@ func TestHeavyQueriesAreBounded(t *testing.T) {
 		// inBackground sends a request from another goroutine; its answer
 		// (or error) arrives on the channel.
 		type answer struct {
-			response
+			handlertest.Response
 			err error
 		}
 		inBackground := func(srv *httptest.Server, path string) chan answer {
@@ -108,7 +109,7 @@ func TestHeavyQueriesAreBounded(t *testing.T) {
 			return out
 		}
 		widest := "?StartDate=0001-01-01&EndDate=9999-12-31&PageSize=1000"
-		heavy := recordsPath("/2010-04-01", f.parent, "Daily.json") + widest
+		heavy := handlertest.RecordsPath("/2010-04-01", f.Parent, "Daily.json") + widest
 
 		t.Run("busy answers in each face's shape", func(t *testing.T) {
 			g, srv := start(t, time.Millisecond)
@@ -116,20 +117,20 @@ func TestHeavyQueriesAreBounded(t *testing.T) {
 			<-g.entered
 			for _, c := range []struct {
 				path string
-				want func(t *testing.T, r response)
+				want func(t *testing.T, r handlertest.Response)
 			}{
-				{recordsPath("/2010-04-01", f.parent, "Daily.json") + widest, func(t *testing.T, r response) { r.twilioError(t, 503, 20503) }},
-				{recordsPath("/2012-04-24", f.parent, "Monthly.xml") + widest, func(t *testing.T, r response) {
+				{handlertest.RecordsPath("/2010-04-01", f.Parent, "Daily.json") + widest, func(t *testing.T, r handlertest.Response) { handlertest.TwilioError(r, t, 503, 20503) }},
+				{handlertest.RecordsPath("/2012-04-24", f.Parent, "Monthly.xml") + widest, func(t *testing.T, r handlertest.Response) {
 					wantBody(t, r, "<RestcommResponse><RestException><Code>20503</Code>")
 				}},
-				{recordsPath("/restcomm/2012-04-24", f.parent, "Yearly.csv") + widest, func(t *testing.T, r response) {
+				{handlertest.RecordsPath("/restcomm/2012-04-24", f.Parent, "Yearly.csv") + widest, func(t *testing.T, r handlertest.Response) {
 					wantBody(t, r, "code,message,more_info,status\n20503,")
 				}},
-				{recordsPath("/2010-04-01", f.parent, "Today.json"), func(t *testing.T, r response) { r.twilioError(t, 503, 20503) }},
-				{"/billing/usage?AccountId=" + f.parent + "&StartDate=0001-01-01&EndDate=9999-12-31", func(t *testing.T, r response) {
-					r.expectError(t, 503, "ServiceUnavailable")
+				{handlertest.RecordsPath("/2010-04-01", f.Parent, "Today.json"), func(t *testing.T, r handlertest.Response) { handlertest.TwilioError(r, t, 503, 20503) }},
+				{"/billing/usage?AccountId=" + f.Parent + "&StartDate=0001-01-01&EndDate=9999-12-31", func(t *testing.T, r handlertest.Response) {
+					r.ExpectError(t, 503, "ServiceUnavailable")
 				}},
-				{"/billing/usage.xml?AccountId=" + f.parent, func(t *testing.T, r response) {
+				{"/billing/usage.xml?AccountId=" + f.Parent, func(t *testing.T, r handlertest.Response) {
 					wantBody(t, r, "<ErrorCode>ServiceUnavailable</ErrorCode><Message>The service is answering as many usage queries")
 				}},
 			} {
@@ -141,44 +142,44 @@ func TestHeavyQueriesAreBounded(t *testing.T) {
 			}
 			// Work that is not a usage query is not held up.
 			if r := get(t, srv, "/accounts?NameFilter=Parent"); r.StatusCode != 200 {
-				t.Errorf("ListAccounts: %d %s", r.StatusCode, r.body)
+				t.Errorf("ListAccounts: %d %s", r.StatusCode, r.Body)
 			}
 			g.letGo()
 			if r := <-first; r.err != nil || r.StatusCode != 200 {
-				t.Fatalf("the first query: %v %s", r.err, r.body)
+				t.Fatalf("the first query: %v %s", r.err, r.Body)
 			}
 			var page struct {
 				Records []json.RawMessage `json:"usage_records"`
 			}
 			r := get(t, srv, heavy)
-			r.json(t, &page)
+			r.JSON(t, &page)
 			if r.StatusCode != 200 || len(page.Records) != 1000 {
 				t.Errorf("after the first: %d, %d records", r.StatusCode, len(page.Records))
 			}
-			if r := get(t, srv, "/billing/usage?AccountId="+f.parent); r.StatusCode != 200 {
-				t.Errorf("ListUsageRecords after the first: %d %s", r.StatusCode, r.body)
+			if r := get(t, srv, "/billing/usage?AccountId="+f.Parent); r.StatusCode != 200 {
+				t.Errorf("ListUsageRecords after the first: %d %s", r.StatusCode, r.Body)
 			}
 		})
 		t.Run("a query waits for room", func(t *testing.T) {
 			g, srv := start(t, 5*time.Second)
 			first := inBackground(srv, heavy)
 			<-g.entered
-			second := inBackground(srv, "/billing/usage?AccountId="+f.parent)
+			second := inBackground(srv, "/billing/usage?AccountId="+f.Parent)
 			time.Sleep(50 * time.Millisecond) // let it queue; if it has not, it simply gets in
 			g.letGo()
 			for _, r := range []answer{<-first, <-second} {
 				if r.err != nil || r.StatusCode != 200 {
-					t.Errorf("%v %s", r.err, r.body)
+					t.Errorf("%v %s", r.err, r.Body)
 				}
 			}
 		})
 	})
 }
 
-func wantBody(t *testing.T, r response, part string) {
+func wantBody(t *testing.T, r handlertest.Response, part string) {
 	t.Helper()
-	if !strings.Contains(string(r.body), part) {
-		t.Errorf("%d %s lacks %q", r.StatusCode, r.body, part)
+	if !strings.Contains(string(r.Body), part) {
+		t.Errorf("%d %s lacks %q", r.StatusCode, r.Body, part)
 	}
-	noInternals(t, r.body)
+	handlertest.NoInternals(t, r.Body)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/handlers/servicestack"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
@@ -24,7 +25,7 @@ func TestCrossSiteWrites(t *testing.T) {
 		_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
 		for _, proxied := range []bool{false, true} {
 			t.Run(fmt.Sprintf("trusted proxy %v", proxied), func(t *testing.T) {
-				e, _ := newSignInEnv(t, store, func(c *handlers.Config) {
+				e, _ := handlertest.NewSignIn(t, store, func(c *handlers.Config) {
 					if proxied {
 						c.TrustedProxies = []*net.IPNet{loopback}
 					}
@@ -35,10 +36,10 @@ func TestCrossSiteWrites(t *testing.T) {
 	})
 }
 
-func crossSiteWrites(t *testing.T, e *env, proxied bool) {
-	sid := e.account("Target", "", models.NewDate(2024, 1, 1))
-	admin := e.admin()
-	own := e.srv.URL // http://127.0.0.1:port
+func crossSiteWrites(t *testing.T, e *handlertest.Env, proxied bool) {
+	sid := e.Account("Target", "", models.NewDate(2024, 1, 1))
+	admin := e.Admin()
+	own := e.Srv.URL // http://127.0.0.1:port
 	host := strings.TrimPrefix(own, "http://")
 	var refusedIDs []string
 	n := 0
@@ -48,9 +49,9 @@ func crossSiteWrites(t *testing.T, e *env, proxied bool) {
 		ev := "{id:" + id + ",accountSid:" + sid + ",category:sms,occurredAt:\"2024-02-10T08:00:00Z\",count:1,price:0.01}"
 		return id, url.Values{"events": {"[" + ev + "]"}}
 	}
-	send := func(method, path string, form url.Values, cookie, bearer string, headers ...string) response {
+	send := func(method, path string, form url.Values, cookie, bearer string, headers ...string) handlertest.Response {
 		t.Helper()
-		req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(form.Encode()))
+		req, _ := http.NewRequest(method, e.Srv.URL+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if cookie != "" {
 			req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: cookie})
@@ -61,7 +62,7 @@ func crossSiteWrites(t *testing.T, e *env, proxied bool) {
 		for i := 0; i+1 < len(headers); i += 2 {
 			req.Header.Set(headers[i], headers[i+1])
 		}
-		return e.send(req)
+		return e.Send(req)
 	}
 
 	foreign := [][]string{
@@ -84,11 +85,11 @@ func crossSiteWrites(t *testing.T, e *env, proxied bool) {
 			id, form := eventForm()
 			r := send(http.MethodPost, path, form, admin, "", h...)
 			if r.StatusCode != http.StatusForbidden {
-				t.Errorf("POST %s with the cookie and %v: %d %s", path, h, r.StatusCode, r.body)
+				t.Errorf("POST %s with the cookie and %v: %d %s", path, h, r.StatusCode, r.Body)
 				continue
 			}
 			if !strings.HasPrefix(path, "/csv/") {
-				r.expectError(t, 403, "Forbidden")
+				r.ExpectError(t, 403, "Forbidden")
 			}
 			refusedIDs = append(refusedIDs, id)
 		}
@@ -96,13 +97,13 @@ func crossSiteWrites(t *testing.T, e *env, proxied bool) {
 	// Every other verb and route too, matched or not.
 	for _, method := range []string{http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodPost} {
 		for _, path := range []string{"/billing/usage/events", "/billing/usage", "/accounts", "/2010-04-01/Accounts/" + sid + "/Usage/Records.json", "/no/such/route"} {
-			send(method, path, url.Values{}, admin, "", "Sec-Fetch-Site", "cross-site").expectError(t, 403, "Forbidden")
+			send(method, path, url.Values{}, admin, "", "Sec-Fetch-Site", "cross-site").ExpectError(t, 403, "Forbidden")
 		}
 	}
 	// Sign-in and logout, with or without Fetch Metadata, cookie or not.
 	for _, h := range foreign {
-		e.signIn("alice", testPassword, h...).expectError(t, 403, "Forbidden")
-		send(http.MethodPost, "/auth/logout", nil, "", "", h...).expectError(t, 403, "Forbidden")
+		handlertest.SignIn(e, "alice", handlertest.Password, h...).ExpectError(t, 403, "Forbidden")
+		send(http.MethodPost, "/auth/logout", nil, "", "", h...).ExpectError(t, 403, "Forbidden")
 	}
 
 	// Our own pages, user-started requests and non-browser clients pass.
@@ -124,17 +125,17 @@ func crossSiteWrites(t *testing.T, e *env, proxied bool) {
 	for _, h := range same {
 		_, form := eventForm()
 		if r := send(http.MethodPost, "/billing/usage/events", form, admin, "", h...); r.StatusCode != http.StatusOK {
-			t.Errorf("POST with the cookie and %v: %d %s", h, r.StatusCode, r.body)
+			t.Errorf("POST with the cookie and %v: %d %s", h, r.StatusCode, r.Body)
 		}
 		if r := send(http.MethodPost, "/auth/logout", nil, "", "", h...); r.StatusCode != http.StatusOK {
-			t.Errorf("logout with %v: %d %s", h, r.StatusCode, r.body)
+			t.Errorf("logout with %v: %d %s", h, r.StatusCode, r.Body)
 		}
 	}
 	// An Authorization header is no ambient credential: not affected.
 	for _, h := range foreign {
 		_, form := eventForm()
 		if r := send(http.MethodPost, "/billing/usage/events", form, "", admin, h...); r.StatusCode != http.StatusOK {
-			t.Errorf("POST with a bearer header and %v: %d %s", h, r.StatusCode, r.body)
+			t.Errorf("POST with a bearer header and %v: %d %s", h, r.StatusCode, r.Body)
 		}
 	}
 
@@ -145,7 +146,7 @@ func crossSiteWrites(t *testing.T, e *env, proxied bool) {
 	}
 	body, _ := json.Marshal(map[string]any{"events": evs})
 	var got servicestack.RecordUsageEventsResponse
-	e.do(http.MethodPost, "/billing/usage/events", admin, body).json(t, &got)
+	e.Do(http.MethodPost, "/billing/usage/events", admin, body).JSON(t, &got)
 	if got.Accepted != len(refusedIDs) || got.Duplicates != 0 {
 		t.Errorf("after %d refused posts: %+v", len(refusedIDs), got)
 	}

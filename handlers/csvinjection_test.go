@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -17,8 +18,8 @@ import (
 // stay numbers, on both faces.
 func TestCSVInjection(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		e := newEnv(t, store)
-		admin := e.admin()
+		e := handlertest.New(t, store)
+		admin := e.Admin()
 		day := models.NewDate(2024, 1, 1)
 		defused := map[string]string{
 			"=HYPERLINK(\"http://x\",\"y\")": `"'=HYPERLINK(""http://x"",""y"")"`,
@@ -31,23 +32,23 @@ func TestCSVInjection(t *testing.T) {
 		kept := []string{"-1.5", "+3", "Acme = Voice", "1-800 Flowers"}
 		var sid string
 		for name := range defused {
-			sid = e.account(name, "", day)
+			sid = e.Account(name, "", day)
 		}
 		for _, name := range kept {
-			e.account(name, "", day)
+			e.Account(name, "", day)
 		}
-		r := e.get("/accounts.csv?CountPerPage=1000", admin)
+		r := e.Get("/accounts.csv?CountPerPage=1000", admin)
 		if r.StatusCode != 200 {
-			t.Fatalf("GET /accounts.csv: %d %s", r.StatusCode, r.body)
+			t.Fatalf("GET /accounts.csv: %d %s", r.StatusCode, r.Body)
 		}
 		for name, want := range defused {
-			if !bytes.Contains(r.body, []byte(","+want+",")) {
-				t.Errorf("account %q: want the cell %s in\n%s", name, want, r.body)
+			if !bytes.Contains(r.Body, []byte(","+want+",")) {
+				t.Errorf("account %q: want the cell %s in\n%s", name, want, r.Body)
 			}
 		}
-		rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+		rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
 		if err != nil {
-			t.Fatalf("the CSV does not parse: %v\n%s", err, r.body)
+			t.Fatalf("the CSV does not parse: %v\n%s", err, r.Body)
 		}
 		col := slices.Index(rows[0], "Name")
 		var names []string
@@ -61,17 +62,17 @@ func TestCSVInjection(t *testing.T) {
 		}
 
 		// A credit: a negative price stays a number in both faces' CSV.
-		e.ingest(event{"id": "credit-1", "accountSid": sid, "category": "sms", "occurredAt": "2024-02-10T08:00:00Z", "count": 1, "usage": "1", "price": "-1.5"})
+		e.Ingest(handlertest.Event{"id": "credit-1", "accountSid": sid, "category": "sms", "occurredAt": "2024-02-10T08:00:00Z", "count": 1, "usage": "1", "price": "-1.5"})
 		cell := func(path, column string) string {
 			t.Helper()
-			r := e.get(path, admin)
-			rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+			r := e.Get(path, admin)
+			rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
 			if r.StatusCode != http.StatusOK || err != nil || len(rows) < 2 {
-				t.Fatalf("GET %s: %d %v %s", path, r.StatusCode, err, r.body)
+				t.Fatalf("GET %s: %d %v %s", path, r.StatusCode, err, r.Body)
 			}
 			i := slices.Index(rows[0], column)
 			if i < 0 {
-				t.Fatalf("GET %s: no column %s: %s", path, column, r.body)
+				t.Fatalf("GET %s: no column %s: %s", path, column, r.Body)
 			}
 			return rows[1][i]
 		}
@@ -82,9 +83,9 @@ func TestCSVInjection(t *testing.T) {
 			t.Errorf("Restcomm CSV price %q, want -1.5", got)
 		}
 		// Error rows are text too.
-		r = e.get("/billing/usage.csv?AccountId="+sid+"&StartDate=%3Dcmd", admin)
-		if r.StatusCode != 400 || bytes.Contains(r.body, []byte("\n=")) || bytes.Contains(r.body, []byte(",=")) {
-			t.Errorf("error CSV: %d %s", r.StatusCode, r.body)
+		r = e.Get("/billing/usage.csv?AccountId="+sid+"&StartDate=%3Dcmd", admin)
+		if r.StatusCode != 400 || bytes.Contains(r.Body, []byte("\n=")) || bytes.Contains(r.Body, []byte(",=")) {
+			t.Errorf("error CSV: %d %s", r.StatusCode, r.Body)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -32,7 +33,7 @@ func pageToken(category byte, day models.Date) string {
 // refuses a day outside 0001-01-01..9999-12-31, written or relative.
 func TestDatesOutsideTheSupportedRange(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
+		f := handlertest.NewFamily(t, store)
 		bad := []string{
 			"StartDate=0000-12-25", // the input
 			"StartDate=0000-01-01&EndDate=2024-03-01",
@@ -48,15 +49,15 @@ func TestDatesOutsideTheSupportedRange(t *testing.T) {
 				for _, sub := range bucketed {
 					for _, suffix := range []string{".json", ".xml", ".csv", ""} {
 						for _, q := range bad {
-							path := recordsPath(prefix, f.parent, sub)
+							path := handlertest.RecordsPath(prefix, f.Parent, sub)
 							if sub == "" {
 								path += suffix
 							} else {
 								path += suffix
 							}
-							r := f.basicGet(path+"?"+q, f.parent, "application/json")
-							if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(r.body), "0001-01-01 to 9999-12-31") {
-								t.Errorf("%s?%s: %d %s", path, q, r.StatusCode, r.body)
+							r := f.BasicGet(path+"?"+q, f.Parent, "application/json")
+							if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(r.Body), "0001-01-01 to 9999-12-31") {
+								t.Errorf("%s?%s: %d %s", path, q, r.StatusCode, r.Body)
 							}
 						}
 					}
@@ -64,8 +65,8 @@ func TestDatesOutsideTheSupportedRange(t *testing.T) {
 			}
 		})
 		t.Run("Twilio error JSON", func(t *testing.T) {
-			r := f.basicGet(recordsPath("/2010-04-01", f.parent, "Daily.json")+"?StartDate=0000-12-25", f.parent, "")
-			e := r.twilioError(t, 400, 20001)
+			r := f.BasicGet(handlertest.RecordsPath("/2010-04-01", f.Parent, "Daily.json")+"?StartDate=0000-12-25", f.Parent, "")
+			e := handlertest.TwilioError(r, t, 400, 20001)
 			if !strings.Contains(e.Message, "StartDate") {
 				t.Errorf("%+v", e)
 			}
@@ -74,43 +75,43 @@ func TestDatesOutsideTheSupportedRange(t *testing.T) {
 			for _, prefix := range prefixes {
 				for _, sub := range bucketed {
 					for _, day := range []models.Date{models.MinDate - 1, models.MaxDate + 1, models.MinDate - 400} {
-						path := recordsPath(prefix, f.parent, sub) + ".json?PageToken=" + pageToken(0, day)
-						f.basicGet(path, f.parent, "").twilioError(t, 400, 21481)
+						path := handlertest.RecordsPath(prefix, f.Parent, sub) + ".json?PageToken=" + pageToken(0, day)
+						handlertest.TwilioError(f.BasicGet(path, f.Parent, ""), t, 400, 21481)
 					}
 					for _, day := range []models.Date{models.MinDate, models.MaxDate} {
-						path := recordsPath(prefix, f.parent, sub) + ".json?PageToken=" + pageToken(0, day)
-						f.basicGet(path, f.parent, "").wantStatus(t, 200)
+						path := handlertest.RecordsPath(prefix, f.Parent, sub) + ".json?PageToken=" + pageToken(0, day)
+						f.BasicGet(path, f.Parent, "").WantStatus(t, 200)
 					}
 				}
 			}
 		})
 		t.Run("Page", func(t *testing.T) {
-			path := recordsPath("/2010-04-01", f.parent, "Daily.json") + "?Page=1000000001&PageToken=" + pageToken(0, models.MinDate)
-			f.basicGet(path, f.parent, "").twilioError(t, 400, 20001)
+			path := handlertest.RecordsPath("/2010-04-01", f.Parent, "Daily.json") + "?Page=1000000001&PageToken=" + pageToken(0, models.MinDate)
+			handlertest.TwilioError(f.BasicGet(path, f.Parent, ""), t, 400, 20001)
 		})
 		t.Run("RecordUsageEvents", func(t *testing.T) {
-			ev := event{"id": "edge-1", "accountSid": f.parent, "category": "calls", "count": 1, "usage": "1", "price": "0.01", "currency": "usd"}
+			ev := handlertest.Event{"id": "edge-1", "accountSid": f.Parent, "category": "calls", "count": 1, "usage": "1", "price": "0.01", "currency": "usd"}
 			for _, at := range []string{"0001-01-01T00:30:00+01:00", "0000-12-31T23:59:59Z", "9999-12-31T23:30:00-01:00"} {
 				ev["occurredAt"] = at
-				eb := f.postEvents(ev).expectError(t, 400, models.CodeInvalid)
+				eb := f.PostEvents(ev).ExpectError(t, 400, models.CodeInvalid)
 				if eb.ResponseStatus.Errors[0].FieldName != "events[0].occurredAt" {
 					t.Errorf("%s: %+v", at, eb)
 				}
 			}
 			ev["occurredAt"] = "0001-01-01T00:30:00Z"
-			f.ingest(ev)
+			f.Ingest(ev)
 		})
 		t.Run("ServiceStack", func(t *testing.T) {
-			tok := f.admin()
+			tok := f.Admin()
 			for _, route := range []string{"/billing/usage", "/billing/usage.xml", "/api/ListUsageRecords", "/jsv/reply/ListUsageRecords"} {
 				for _, q := range bad {
-					r := f.get(route+"?AccountId="+f.parent+"&"+q, tok)
-					if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(r.body), "0001-01-01 to 9999-12-31") {
-						t.Errorf("%s?%s: %d %s", route, q, r.StatusCode, r.body)
+					r := f.Get(route+"?AccountId="+f.Parent+"&"+q, tok)
+					if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(r.Body), "0001-01-01 to 9999-12-31") {
+						t.Errorf("%s?%s: %d %s", route, q, r.StatusCode, r.Body)
 					}
 				}
 			}
-			eb := f.get("/billing/usage?AccountId="+f.parent+"&StartDate=0000-12-25&EndDate=0000-12-31", tok).expectError(t, 400, models.CodeInvalid)
+			eb := f.Get("/billing/usage?AccountId="+f.Parent+"&StartDate=0000-12-25&EndDate=0000-12-31", tok).ExpectError(t, 400, models.CodeInvalid)
 			if len(eb.ResponseStatus.Errors) != 2 {
 				t.Errorf("want both dates listed: %+v", eb)
 			}
@@ -133,12 +134,12 @@ func links(body []byte) []string {
 // each accepted: page links twice deep, record and subresource URIs once.
 func TestEveryLinkIsAccepted(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
-		edge := f.accountWithToken("Edges", f.parent, models.NewDate(2023, 6, 1))
-		f.record(
-			usage(edge, "calls-outbound", "0001-01-01T00:00:00Z", 1, "2", "0.5"),
-			usage(edge, "sms-outbound-longcode", "0001-01-31T23:59:59Z", 1, "1", "0.25"),
-			usage(edge, "calls-outbound", "9999-12-31T23:59:59.999999Z", 3, "4", "1.5"),
+		f := handlertest.NewFamily(t, store)
+		edge := f.AccountWithToken("Edges", f.Parent, models.NewDate(2023, 6, 1))
+		f.Record(
+			handlertest.Usage(edge, "calls-outbound", "0001-01-01T00:00:00Z", 1, "2", "0.5"),
+			handlertest.Usage(edge, "sms-outbound-longcode", "0001-01-31T23:59:59Z", 1, "1", "0.25"),
+			handlertest.Usage(edge, "calls-outbound", "9999-12-31T23:59:59.999999Z", 3, "4", "1.5"),
 		)
 		ranges := []string{
 			"StartDate=0001-01-01&EndDate=0001-02-03",
@@ -156,14 +157,14 @@ func TestEveryLinkIsAccepted(t *testing.T) {
 					return
 				}
 				seen[uri] = true
-				r := f.basicGet(uri, edge, "")
+				r := f.BasicGet(uri, edge, "")
 				if r.StatusCode != http.StatusOK {
-					t.Fatalf("%s: %d %s", uri, r.StatusCode, r.body)
+					t.Fatalf("%s: %d %s", uri, r.StatusCode, r.Body)
 				}
 				if depth == 0 {
 					return
 				}
-				for _, l := range links(r.body) {
+				for _, l := range links(r.Body) {
 					if !strings.HasPrefix(l, prefix+"/Accounts/") {
 						t.Fatalf("%s links to another face: %s", uri, l)
 					}
@@ -177,9 +178,9 @@ func TestEveryLinkIsAccepted(t *testing.T) {
 			for _, sub := range append(bucketed, "Today") {
 				for _, suffix := range []string{".json", ".xml", ".csv"} {
 					for _, q := range ranges {
-						uri := recordsPath(prefix, edge, sub) + suffix + "?PageSize=2&" + q
+						uri := handlertest.RecordsPath(prefix, edge, sub) + suffix + "?PageSize=2&" + q
 						if strings.HasSuffix(q, "StartDate=9999-12-31") && sub != "Today" {
-							f.basicGet(uri, edge, "").wantStatus(t, 400)
+							f.BasicGet(uri, edge, "").WantStatus(t, 400)
 							continue
 						}
 						follow(t, uri, 2)
@@ -200,15 +201,15 @@ func TestEveryLinkIsAccepted(t *testing.T) {
 // TestServiceStackRecordURIsAtTheEdges: every record's uri is accepted.
 func TestServiceStackRecordURIsAtTheEdges(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
-		tok := f.admin()
+		f := handlertest.NewFamily(t, store)
+		tok := f.Admin()
 		for _, q := range []string{"StartDate=0001-01-01&EndDate=0001-01-01", "StartDate=9999-12-31&EndDate=9999-12-31", "StartDate=0001-01-01&EndDate=9999-12-31"} {
-			recs := f.records(fmt.Sprintf("/billing/usage?AccountId=%s&%s", f.parent, q), tok)
+			recs := f.Records(fmt.Sprintf("/billing/usage?AccountId=%s&%s", f.Parent, q), tok)
 			if len(recs) != 26 {
 				t.Fatalf("%s: %d records", q, len(recs))
 			}
 			for _, r := range recs {
-				got := f.records(r.URI, tok)
+				got := f.Records(r.URI, tok)
 				if len(got) != 1 || got[0].URI != r.URI || got[0].StartDate != r.StartDate || got[0].EndDate != r.EndDate || got[0].Usage != r.Usage {
 					t.Errorf("%s: %+v", r.URI, got)
 				}

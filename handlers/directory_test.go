@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -22,8 +23,8 @@ const rotationBound = time.Second
 // second store on the same database standing in for another process
 // (`billing account add`, `rotate-token`, another service ingesting).
 type directoryEnv struct {
-	*env
-	other   *repo.Store
+	*handlertest.Env
+	Other   *repo.Store
 	url     string
 	backend string
 }
@@ -48,15 +49,15 @@ func newDirectoryEnv(t *testing.T, backend string) directoryEnv {
 	if err := service.StartDirectory(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return directoryEnv{env: newEnv(t, service), other: other, url: url, backend: backend}
+	return directoryEnv{Env: handlertest.New(t, service), Other: other, url: url, backend: backend}
 }
 
 // addAccount creates an account through the other store.
 func (e directoryEnv) addAccount(parent, token string, created models.Date) string {
-	e.t.Helper()
+	e.T.Helper()
 	a := models.Account{Sid: models.NewAccountSid(), Name: "acct", ParentSid: parent, Currency: "usd", CreatedAt: created.Time()}
-	if err := e.other.CreateAccount(context.Background(), a, models.HashAuthToken(token)); err != nil {
-		e.t.Fatal(err)
+	if err := e.Other.CreateAccount(context.Background(), a, models.HashAuthToken(token)); err != nil {
+		e.T.Fatal(err)
 	}
 	return a.Sid
 }
@@ -71,23 +72,23 @@ func ingest(t *testing.T, s *repo.Store, sid string, day models.Date) {
 }
 
 func (e directoryEnv) basic(path, sid, token string) int {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+	e.T.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.Srv.URL+path, nil)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	req.SetBasicAuth(sid, token)
-	return e.send(req).StatusCode
+	return e.Send(req).StatusCode
 }
 
 // defaultStart is the StartDate of a ListUsageRecords answer without one.
 func (e directoryEnv) defaultStart(sid string) string {
-	e.t.Helper()
-	res := e.do(http.MethodGet, "/billing/usage?AccountId="+sid+"&Category=sms", e.admin(), nil)
+	e.T.Helper()
+	res := e.Do(http.MethodGet, "/billing/usage?AccountId="+sid+"&Category=sms", e.Admin(), nil)
 	var recs []struct{ StartDate string }
-	res.json(e.t, &recs)
+	res.JSON(e.T, &recs)
 	if res.StatusCode != http.StatusOK || len(recs) != 1 {
-		e.t.Fatalf("status %d, body %s", res.StatusCode, res.body)
+		e.T.Fatalf("status %d, body %s", res.StatusCode, res.Body)
 	}
 	return recs[0].StartDate
 }
@@ -112,22 +113,22 @@ func TestDirectoryFindsAccountAddedElsewhereAtOnce(t *testing.T) {
 			child := e.addAccount(parent, "child-token", created)
 			// First use, straight after the other process's commit: the
 			// child is read with its parent, so the parent's manager may read it.
-			if res := e.do(http.MethodGet, "/billing/usage?AccountId="+child, e.manager(parent), nil); res.StatusCode != http.StatusOK {
-				t.Fatalf("manager of the parent reads a new child: status %d, %s", res.StatusCode, res.body)
+			if res := e.Do(http.MethodGet, "/billing/usage?AccountId="+child, e.Manager(parent), nil); res.StatusCode != http.StatusOK {
+				t.Fatalf("manager of the parent reads a new child: status %d, %s", res.StatusCode, res.Body)
 			}
 			if code := e.basic("/2010-04-01/Accounts/"+child+"/Usage/Records.json", child, "child-token"); code != http.StatusOK {
 				t.Fatalf("Basic on a new account: %d", code)
 			}
 			// A SID that does not exist yet is not remembered as missing.
 			later := models.NewAccountSid()
-			if res := e.do(http.MethodGet, "/billing/usage?AccountId="+later, e.admin(), nil); res.StatusCode != http.StatusNotFound {
+			if res := e.Do(http.MethodGet, "/billing/usage?AccountId="+later, e.Admin(), nil); res.StatusCode != http.StatusNotFound {
 				t.Fatalf("unknown account: status %d", res.StatusCode)
 			}
 			a := models.Account{Sid: later, Name: "late", Currency: "usd", CreatedAt: created.Time()}
-			if err := e.other.CreateAccount(context.Background(), a, models.HashAuthToken("t")); err != nil {
+			if err := e.Other.CreateAccount(context.Background(), a, models.HashAuthToken("t")); err != nil {
 				t.Fatal(err)
 			}
-			if res := e.do(http.MethodGet, "/billing/usage?AccountId="+later, e.admin(), nil); res.StatusCode != http.StatusOK {
+			if res := e.Do(http.MethodGet, "/billing/usage?AccountId="+later, e.Admin(), nil); res.StatusCode != http.StatusOK {
 				t.Fatalf("account created after a miss: status %d", res.StatusCode)
 			}
 		})
@@ -156,10 +157,10 @@ func TestDirectoryReparentingRefused(t *testing.T) {
 				t.Fatal("detaching a sub-account was allowed")
 			}
 			// Still under a: b's manager may not read it, a's may.
-			if res := e.do(http.MethodGet, "/billing/usage?AccountId="+child, e.manager(b), nil); res.StatusCode != http.StatusForbidden {
+			if res := e.Do(http.MethodGet, "/billing/usage?AccountId="+child, e.Manager(b), nil); res.StatusCode != http.StatusForbidden {
 				t.Fatalf("b's manager: %d", res.StatusCode)
 			}
-			if res := e.do(http.MethodGet, "/billing/usage?AccountId="+child, e.manager(a), nil); res.StatusCode != http.StatusOK {
+			if res := e.Do(http.MethodGet, "/billing/usage?AccountId="+child, e.Manager(a), nil); res.StatusCode != http.StatusOK {
 				t.Fatalf("a's manager: %d", res.StatusCode)
 			}
 		})
@@ -175,7 +176,7 @@ func TestDirectoryTokenRotationElsewhereWithinBound(t *testing.T) {
 			if code := e.basic(path, sid, "old-token"); code != http.StatusOK {
 				t.Fatalf("old token before rotation: %d", code)
 			}
-			if err := e.other.SetAuthToken(context.Background(), sid, models.HashAuthToken("new-token"), nil); err != nil {
+			if err := e.Other.SetAuthToken(context.Background(), sid, models.HashAuthToken("new-token"), nil); err != nil {
 				t.Fatal(err)
 			}
 			rotated := time.Now()
@@ -195,24 +196,24 @@ func TestDirectoryLateEventMovesDefaultStart(t *testing.T) {
 			e := newDirectoryEnv(t, backend)
 			created := models.NewDate(2024, 3, 1)
 			sid := e.addAccount("", "t", created)
-			ingest(t, e.store, sid, created+3)
+			ingest(t, e.Store, sid, created+3)
 			if got := e.defaultStart(sid); got != "2024-03-01" {
 				t.Fatalf("default start %s, want the creation day", got)
 			}
 			// Ingested by this service: the very next request sees it.
-			ingest(t, e.store, sid, created-10)
+			ingest(t, e.Store, sid, created-10)
 			if got := e.defaultStart(sid); got != "2024-02-20" {
-				t.Fatalf("after this service ingested a late event: default start %s, want 2024-02-20", got)
+				t.Fatalf("after this service ingested a late handlertest.Event: default start %s, want 2024-02-20", got)
 			}
 			// Ingested by another process: SQLite sees it on the very next
 			// request; Postgres as soon as the notification arrives.
-			ingest(t, e.other, sid, created-20)
+			ingest(t, e.Other, sid, created-20)
 			if backend == "sqlite" {
 				if got := e.defaultStart(sid); got != "2024-02-10" {
-					t.Fatalf("after another process ingested a late event: default start %s", got)
+					t.Fatalf("after another process ingested a late handlertest.Event: default start %s", got)
 				}
 			}
-			within(t, time.Now(), rotationBound, "default start from another process's late event",
+			within(t, time.Now(), rotationBound, "default start from another process's late handlertest.Event",
 				func() bool { return e.defaultStart(sid) == "2024-02-10" })
 		})
 	}
@@ -229,12 +230,12 @@ func TestUsageRequestIsOneStatement(t *testing.T) {
 			created := models.NewDate(2024, 1, 1)
 			parent := e.addAccount("", "parent-token", created)
 			child := e.addAccount(parent, "child-token", created)
-			ingest(t, e.other, child, created+5)
-			token := e.manager(parent)
+			ingest(t, e.Other, child, created+5)
+			token := e.Manager(parent)
 			bearer := func(path string) int {
-				req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+				req, _ := http.NewRequest(http.MethodGet, e.Srv.URL+path, nil)
 				req.Header.Set("Authorization", "Bearer "+token)
-				return e.send(req).StatusCode
+				return e.Send(req).StatusCode
 			}
 			requests := []struct {
 				name  string
@@ -263,7 +264,7 @@ func TestUsageRequestIsOneStatement(t *testing.T) {
 					mu    sync.Mutex
 					stmts []string
 				)
-				e.store.TraceStatements(func(sql string) {
+				e.Store.TraceStatements(func(sql string) {
 					mu.Lock()
 					defer mu.Unlock()
 					if !strings.Contains(sql, "directory_changes") {
@@ -271,7 +272,7 @@ func TestUsageRequestIsOneStatement(t *testing.T) {
 					}
 				})
 				code := send()
-				e.store.TraceStatements(nil)
+				e.Store.TraceStatements(nil)
 				if code != http.StatusOK {
 					t.Fatalf("%s: status %d", name, code)
 				}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -17,26 +18,26 @@ import (
 // caller with access hears 400 naming the parameter.
 func TestAccessIsDecidedBeforeTheRest(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		e := newEnv(t, store)
+		e := handlertest.New(t, store)
 		day := models.NewDate(2024, 1, 1)
-		mine, theirs := e.account("Mine", "", day), e.account("Theirs", "", day)
-		outsider, insider := e.manager(mine), e.manager(theirs)
+		mine, theirs := e.Account("Mine", "", day), e.Account("Theirs", "", day)
+		outsider, insider := e.Manager(mine), e.Manager(theirs)
 		for _, path := range []string{
 			"/billing/usage?AccountId=" + theirs + "&StartDate=notadate",
 			"/2010-04-01/Accounts/" + theirs + "/Usage/Records.json?StartDate=notadate",
 		} {
-			if r := e.get(path, outsider); r.StatusCode != http.StatusForbidden {
-				t.Errorf("outsider %s: %d %s, want 403", path, r.StatusCode, r.body)
+			if r := e.Get(path, outsider); r.StatusCode != http.StatusForbidden {
+				t.Errorf("outsider %s: %d %s, want 403", path, r.StatusCode, r.Body)
 			}
-			r := e.get(path, insider)
-			if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(r.body), "StartDate") {
-				t.Errorf("insider %s: %d %s, want 400 naming StartDate", path, r.StatusCode, r.body)
+			r := e.Get(path, insider)
+			if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(r.Body), "StartDate") {
+				t.Errorf("insider %s: %d %s, want 400 naming StartDate", path, r.StatusCode, r.Body)
 			}
 		}
 		// An unknown account: 403 for a Manager too, never a validator's 400.
 		unknown := models.NewAccountSid()
-		if r := e.get("/billing/usage?AccountId="+unknown+"&EndDate=x", outsider); r.StatusCode != http.StatusForbidden {
-			t.Errorf("unknown account: %d %s, want 403", r.StatusCode, r.body)
+		if r := e.Get("/billing/usage?AccountId="+unknown+"&EndDate=x", outsider); r.StatusCode != http.StatusForbidden {
+			t.Errorf("unknown account: %d %s, want 403", r.StatusCode, r.Body)
 		}
 	})
 }
@@ -45,8 +46,8 @@ func TestAccessIsDecidedBeforeTheRest(t *testing.T) {
 // Accept asks for, so caches must key on it, for answers and errors alike.
 func TestRestcommAnswersVaryByAccept(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		e := newEnv(t, store)
-		sid := e.account("Acme", "", models.NewDate(2024, 1, 1))
+		e := handlertest.New(t, store)
+		sid := e.Account("Acme", "", models.NewDate(2024, 1, 1))
 		for _, path := range []string{
 			"/2010-04-01/Accounts/" + sid + "/Usage/Records",
 			"/2012-04-24/Accounts/" + sid + "/Usage/Records/Daily?PageSize=2",
@@ -54,15 +55,15 @@ func TestRestcommAnswersVaryByAccept(t *testing.T) {
 			"/2010-04-01/Accounts/" + sid + "/Usage/Nothing",
 		} {
 			for _, accept := range []string{"", "application/json"} {
-				req, err := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+				req, err := http.NewRequest(http.MethodGet, e.Srv.URL+path, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
-				req.Header.Set("Authorization", "Bearer "+e.admin())
+				req.Header.Set("Authorization", "Bearer "+e.Admin())
 				if accept != "" {
 					req.Header.Set("Accept", accept)
 				}
-				r := e.send(req)
+				r := e.Send(req)
 				if !slices.Contains(r.Header.Values("Vary"), "Accept") {
 					t.Errorf("%s (Accept %q): %d, Vary = %q, want Accept", path, accept, r.StatusCode, r.Header.Values("Vary"))
 				}

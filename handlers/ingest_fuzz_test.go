@@ -8,6 +8,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo/repotest"
 )
@@ -31,19 +32,19 @@ func FuzzIngestBodies(f *testing.F) {
 	var envs []bytesEnv
 	for _, backend := range repotest.Backends() {
 		store := repotest.Open(f, backend)
-		e := newEnv(f, store)
-		envs = append(envs, bytesEnv{e, e.account("Fuzz", "", models.NewDate(2024, 1, 1))})
+		e := handlertest.New(f, store)
+		envs = append(envs, bytesEnv{e, e.Account("Fuzz", "", models.NewDate(2024, 1, 1))})
 	}
 	n := 0
 	f.Fuzz(func(t *testing.T, format uint8, a, b string) {
 		for _, e := range envs {
-			e := bytesEnv{&env{t: t, store: e.store, srv: e.srv, signer: e.signer}, e.sid}
+			e := bytesEnv{&handlertest.Env{T: t, Store: e.Store, Srv: e.Srv, Signer: e.Signer}, e.sid}
 			n++
 			prefix := fmt.Sprintf("z%d-", n) // a fresh id space for each run
 			ra, rb := e.postID(format%3, prefix+a, "1"), e.postID(format%3, prefix+b, "2")
-			for _, r := range []response{ra, rb} {
+			for _, r := range []handlertest.Response{ra, rb} {
 				if r.StatusCode >= 500 {
-					t.Fatalf("5xx: %d %s", r.StatusCode, r.body)
+					t.Fatalf("5xx: %d %s", r.StatusCode, r.Body)
 				}
 			}
 			ma, okA := meaning(format%3, a)
@@ -51,24 +52,24 @@ func FuzzIngestBodies(f *testing.F) {
 			if ra.StatusCode == 200 && !okA {
 				t.Fatalf("accepted an id whose bytes are not text: %q", a)
 			}
-			if ra.StatusCode != 200 || rb.StatusCode == 400 && !strings.Contains(string(rb.body), "Conflict") {
+			if ra.StatusCode != 200 || rb.StatusCode == 400 && !strings.Contains(string(rb.Body), "Conflict") {
 				continue
 			}
 			switch same := okA && okB && ma == mb; {
 			case same && rb.StatusCode == 200:
-				t.Fatalf("%q and %q mean one id but both were stored: %s", a, b, rb.body)
+				t.Fatalf("%q and %q mean one id but both were stored: %s", a, b, rb.Body)
 			case !same && rb.StatusCode != 200:
-				t.Fatalf("%q and %q mean different ids but the second was refused: %s", a, b, rb.body)
-			case !same && !strings.Contains(string(rb.body), `"accepted":1`):
-				t.Fatalf("%q and %q mean different ids but became one: %s", a, b, rb.body)
+				t.Fatalf("%q and %q mean different ids but the second was refused: %s", a, b, rb.Body)
+			case !same && !strings.Contains(string(rb.Body), `"accepted":1`):
+				t.Fatalf("%q and %q mean different ids but became one: %s", a, b, rb.Body)
 			}
 		}
 	})
 }
 
-// postID posts one event whose id is text as its format writes it: inside
+// postID posts one handlertest.Event whose id is text as its format writes it: inside
 // JSON quotes as it is, or as a quoted JSV value.
-func (b bytesEnv) postID(format uint8, id, price string) response {
+func (b bytesEnv) postID(format uint8, id, price string) handlertest.Response {
 	switch format {
 	case 0:
 		return b.post("/billing/usage/events", "application/json", `{"events":[`+b.jsonEvent(map[string]string{"id": `"` + id + `"`, "price": price}, "")+`]}`)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -13,28 +14,28 @@ import (
 
 // bytesEnv posts raw ingestion bodies to a real server over a real database.
 type bytesEnv struct {
-	*env
+	*handlertest.Env
 	sid string
 }
 
 func newBytesEnv(t *testing.T, store *repo.Store) bytesEnv {
-	e := newEnv(t, store)
-	return bytesEnv{e, e.account("Bytes", "", models.NewDate(2024, 1, 1))}
+	e := handlertest.New(t, store)
+	return bytesEnv{e, e.Account("Bytes", "", models.NewDate(2024, 1, 1))}
 }
 
 // post sends body with a content type to path as an administrator.
-func (b bytesEnv) post(path, contentType, body string) response {
-	b.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, b.srv.URL+path, strings.NewReader(body))
+func (b bytesEnv) post(path, contentType, body string) handlertest.Response {
+	b.T.Helper()
+	req, err := http.NewRequest(http.MethodPost, b.Srv.URL+path, strings.NewReader(body))
 	if err != nil {
-		b.t.Fatal(err)
+		b.T.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+b.admin())
+	req.Header.Set("Authorization", "Bearer "+b.Admin())
 	req.Header.Set("Content-Type", contentType)
-	return b.send(req)
+	return b.Send(req)
 }
 
-// jsonEvent is a valid JSON event whose properties can be overridden with
+// jsonEvent is a valid JSON handlertest.Event whose properties can be overridden with
 // raw JSON text (key → value as sent, quotes included); extra is appended.
 func (b bytesEnv) jsonEvent(set map[string]string, extra string) string {
 	props := [][2]string{{"id", `"e-1"`}, {"accountSid", `"` + b.sid + `"`}, {"category", `"calls"`},
@@ -72,26 +73,26 @@ func (b bytesEnv) jsvEvent(set map[string]string, extra string) string {
 }
 
 // refused checks a 400 whose errors name exactly field.
-func refused(t *testing.T, what string, r response, field string) {
+func refused(t *testing.T, what string, r handlertest.Response, field string) {
 	t.Helper()
 	if r.StatusCode != http.StatusBadRequest {
-		t.Errorf("%s: status %d, want 400: %s", what, r.StatusCode, r.body)
+		t.Errorf("%s: status %d, want 400: %s", what, r.StatusCode, r.Body)
 		return
 	}
-	eb := r.expectError(t, http.StatusBadRequest, models.CodeInvalid)
+	eb := r.ExpectError(t, http.StatusBadRequest, models.CodeInvalid)
 	for _, f := range eb.ResponseStatus.Errors {
 		if f.FieldName == field {
 			return
 		}
 	}
-	t.Errorf("%s: no error names %s: %s", what, field, r.body)
+	t.Errorf("%s: no error names %s: %s", what, field, r.Body)
 }
 
 // ingestRoutes are every route that binds RecordUsageEvents.
 var ingestRoutes = []string{"/billing/usage/events", "/json/reply/RecordUsageEvents", "/api/RecordUsageEvents"}
 
 // The exact inputs of issue 10: Go's decoder turned each into U+FFFD, so
-// c-\ud800 and c-\udbff became one id and the second event was dropped.
+// c-\ud800 and c-\udbff became one id and the second handlertest.Event was dropped.
 var badJSONText = map[string]string{
 	"lone high surrogate":           `"c-\ud800"`,
 	"other lone high surrogate":     `"c-\udbff"`,
@@ -136,8 +137,8 @@ func TestEventTextMustBeItsBytes(t *testing.T) {
 			events = append(events, b.jsonEvent(map[string]string{"id": id}, ""))
 		}
 		r := b.post("/billing/usage/events", "application/json", `{"events":[`+strings.Join(events, ",")+`]}`)
-		if r.StatusCode != 200 || !strings.Contains(string(r.body), `"accepted":6`) {
-			t.Fatalf("valid neighbours: %d %s", r.StatusCode, r.body)
+		if r.StatusCode != 200 || !strings.Contains(string(r.Body), `"accepted":6`) {
+			t.Fatalf("valid neighbours: %d %s", r.StatusCode, r.Body)
 		}
 	})
 }
@@ -166,7 +167,7 @@ func TestDuplicatePropertiesAreRefused(t *testing.T) {
 		// One spelling in any letter case is still accepted.
 		r := b.post("/billing/usage/events", "application/json", `{"events":[{"ID":"k-1","AccountSid":"`+b.sid+`","CATEGORY":"calls","occurredat":"2024-02-10T08:00:00Z","Price":"1"}]}`)
 		if r.StatusCode != 200 {
-			t.Fatalf("letter case: %d %s", r.StatusCode, r.body)
+			t.Fatalf("letter case: %d %s", r.StatusCode, r.Body)
 		}
 	})
 }
@@ -187,19 +188,19 @@ func TestOverLongNumbersAreRefusedUnparsed(t *testing.T) {
 		}
 		// 40 characters is still read (and judged on its value).
 		r := b.post("/billing/usage/events", "application/json", `{"events":[`+b.jsonEvent(map[string]string{"usage": `"0.` + strings.Repeat("0", 37) + `1"`}, "")+`]}`)
-		if eb := r.expectError(t, 400, models.CodeInvalid); !strings.Contains(eb.ResponseStatus.Message, "decimal") && !strings.Contains(eb.ResponseStatus.Message, "usage") {
-			t.Errorf("40 characters: %s", r.body)
+		if eb := r.ExpectError(t, 400, models.CodeInvalid); !strings.Contains(eb.ResponseStatus.Message, "decimal") && !strings.Contains(eb.ResponseStatus.Message, "usage") {
+			t.Errorf("40 characters: %s", r.Body)
 		}
 		// Numeric parameters of both faces.
 		for _, path := range []string{"/accounts?CountPerPage=" + huge[:100000], "/accounts?Page=" + huge[:100000]} {
-			if r := b.get(path, b.admin()); r.StatusCode != 400 {
-				t.Errorf("%.40s: %d %s", path, r.StatusCode, r.body)
+			if r := b.Get(path, b.Admin()); r.StatusCode != 400 {
+				t.Errorf("%.40s: %d %s", path, r.StatusCode, r.Body)
 			}
 		}
-		req, _ := http.NewRequest(http.MethodGet, b.srv.URL+"/2010-04-01/Accounts/"+b.sid+"/Usage/Records.json?PageSize="+huge[:100000], nil)
+		req, _ := http.NewRequest(http.MethodGet, b.Srv.URL+"/2010-04-01/Accounts/"+b.sid+"/Usage/Records.json?PageSize="+huge[:100000], nil)
 		req.SetBasicAuth(b.sid, "x")
-		if r := b.send(req); r.StatusCode != 400 {
-			t.Errorf("Restcomm PageSize: %d %s", r.StatusCode, r.body)
+		if r := b.Send(req); r.StatusCode != 400 {
+			t.Errorf("Restcomm PageSize: %d %s", r.StatusCode, r.Body)
 		}
 	})
 }
@@ -219,33 +220,33 @@ func TestNULAndInvalidUTF8InParameters(t *testing.T) {
 				"/billing/usage?AccountId=" + b.sid + "&StartDate=" + v: "StartDate",
 				"/billing/usage?AccountId=" + v:                         "AccountId",
 			} {
-				refused(t, path, b.get(path, b.admin()), field)
+				refused(t, path, b.Get(path, b.Admin()), field)
 			}
 			for _, q := range []string{"Category=", "StartDate=", "PageToken=", "IncludeSubaccounts=", "Page="} {
-				req, _ := http.NewRequest(http.MethodGet, b.srv.URL+"/2010-04-01/Accounts/"+b.sid+"/Usage/Records.json?"+q+v, nil)
+				req, _ := http.NewRequest(http.MethodGet, b.Srv.URL+"/2010-04-01/Accounts/"+b.sid+"/Usage/Records.json?"+q+v, nil)
 				req.SetBasicAuth(b.sid, "x")
-				if r := b.send(req); r.StatusCode != 400 {
-					t.Errorf("Restcomm %s%s: %d %s", q, v, r.StatusCode, r.body)
+				if r := b.Send(req); r.StatusCode != 400 {
+					t.Errorf("Restcomm %s%s: %d %s", q, v, r.StatusCode, r.Body)
 				}
 			}
 		}
 		// Sign-in names never reach the database unless they are plain: a
 		// form's name is refused as text, a JSON one fails as a name.
-		si, _ := newSignInEnv(t, store, nil)
+		si, _ := handlertest.NewSignIn(t, store, nil)
 		for _, name := range []string{"alice%00", "%00", "al%FEice"} {
-			req, _ := http.NewRequest(http.MethodPost, si.srv.URL+"/auth/credentials", strings.NewReader("UserName="+name+"&Password=whatever-long"))
+			req, _ := http.NewRequest(http.MethodPost, si.Srv.URL+"/auth/credentials", strings.NewReader("UserName="+name+"&Password=whatever-long"))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			if r := si.send(req); r.StatusCode != http.StatusBadRequest {
-				t.Errorf("sign-in form %s: %d %s", name, r.StatusCode, r.body)
+			if r := si.Send(req); r.StatusCode != http.StatusBadRequest {
+				t.Errorf("sign-in form %s: %d %s", name, r.StatusCode, r.Body)
 			}
 		}
-		if r := si.signIn("alice\x00", "whatever-long"); r.StatusCode != http.StatusUnauthorized {
-			t.Errorf("sign-in JSON NUL: %d %s", r.StatusCode, r.body)
+		if r := handlertest.SignIn(si, "alice\x00", "whatever-long"); r.StatusCode != http.StatusUnauthorized {
+			t.Errorf("sign-in JSON NUL: %d %s", r.StatusCode, r.Body)
 		}
-		// A raw NUL outside any event's text still never costs a 500.
+		// A raw NUL outside any handlertest.Event's text still never costs a 500.
 		for _, body := range []string{"{events:[\x00]}", "{\x00events:[]}", "{events:[{\x00id:x}]}"} {
 			if r := b.post("/billing/usage/events", "text/jsv", body); r.StatusCode != 400 {
-				t.Errorf("JSV %q: %d %s", body, r.StatusCode, r.body)
+				t.Errorf("JSV %q: %d %s", body, r.StatusCode, r.Body)
 			}
 		}
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo/repotest"
 )
@@ -39,17 +40,17 @@ func BenchmarkWidestDailyPeakMemory(b *testing.B) {
 			var events []models.UsageEvent
 			for i, c := range []string{"calls-outbound", "sms-outbound-longcode", "recordings"} {
 				events = append(events, models.UsageEvent{ID: c, AccountSid: sid, Category: c,
-					OccurredAt: frozenNow.Add(-time.Duration(i) * time.Hour), Count: 1, Usage: 1_000_000, Price: 10_000})
+					OccurredAt: handlertest.Now.Add(-time.Duration(i) * time.Hour), Count: 1, Usage: 1_000_000, Price: 10_000})
 			}
 			if _, err := store.RecordUsageEvents(ctx, events); err != nil {
 				b.Fatal(err)
 			}
-			verifier, err := auth.NewVerifier(auth.JWTConfig{Algorithm: "HS256", Secret: testSecret})
+			verifier, err := auth.NewVerifier(auth.JWTConfig{Algorithm: "HS256", Secret: handlertest.Secret})
 			if err != nil {
 				b.Fatal(err)
 			}
 			srv := httptest.NewServer(handlers.New(handlers.Config{
-				Store: store, Verifier: verifier, Now: func() time.Time { return frozenNow },
+				Store: store, Verifier: verifier, Now: func() time.Time { return handlertest.Now },
 				Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 				RequestTimeout: time.Minute,
 			}))

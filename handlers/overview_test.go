@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"testing"
 
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -13,23 +14,23 @@ import (
 // lineage: the creation day, or the first usage day if earlier.
 func TestDefaultStartFromOverview(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		e := newEnv(t, store)
-		parent := e.account("Parent", "", models.NewDate(2024, 2, 1))
-		early := e.account("Early", parent, models.NewDate(2024, 2, 10))
-		idle := e.account("Idle", parent, models.NewDate(2024, 2, 20))
-		e.ingest(
-			event{"id": "a", "accountSid": early, "category": "calls-outbound", "occurredAt": "2024-01-05T10:00:00Z", "count": 1, "usage": "2", "price": "0.026"},
-			event{"id": "b", "accountSid": early, "category": "sms-outbound-longcode", "occurredAt": "2024-03-01T10:00:00Z", "count": 1, "price": "0.0079"},
+		e := handlertest.New(t, store)
+		parent := e.Account("Parent", "", models.NewDate(2024, 2, 1))
+		early := e.Account("Early", parent, models.NewDate(2024, 2, 10))
+		idle := e.Account("Idle", parent, models.NewDate(2024, 2, 20))
+		e.Ingest(
+			handlertest.Event{"id": "a", "accountSid": early, "category": "calls-outbound", "occurredAt": "2024-01-05T10:00:00Z", "count": 1, "usage": "2", "price": "0.026"},
+			handlertest.Event{"id": "b", "accountSid": early, "category": "sms-outbound-longcode", "occurredAt": "2024-03-01T10:00:00Z", "count": 1, "price": "0.0079"},
 		)
 		for _, c := range []struct {
 			sid, token, start string
 		}{
-			{early, e.admin(), "2024-01-05"},
-			{early, e.manager(parent), "2024-01-05"}, // the lineage reaches the parent
-			{idle, e.manager(parent), "2024-02-20"},
-			{parent, e.admin(), "2024-02-01"}, // a parent's own usage, not its sub-accounts'
+			{early, e.Admin(), "2024-01-05"},
+			{early, e.Manager(parent), "2024-01-05"}, // the lineage reaches the parent
+			{idle, e.Manager(parent), "2024-02-20"},
+			{parent, e.Admin(), "2024-02-01"}, // a parent's own usage, not its sub-accounts'
 		} {
-			recs := byCategory(e.records("/billing/usage?AccountId="+c.sid, c.token))
+			recs := handlertest.ByCategory(e.Records("/billing/usage?AccountId="+c.sid, c.token))
 			if got := recs["calls"].StartDate; got != c.start {
 				t.Errorf("%s: startDate %s, want %s", c.sid, got, c.start)
 			}
@@ -37,9 +38,9 @@ func TestDefaultStartFromOverview(t *testing.T) {
 				t.Errorf("%s: endDate %s", c.sid, got)
 			}
 		}
-		if got := byCategory(e.records("/billing/usage?AccountId="+early, e.admin()))["totalprice"].Price.String(); got != "0.0339" {
+		if got := handlertest.ByCategory(e.Records("/billing/usage?AccountId="+early, e.Admin()))["totalprice"].Price.String(); got != "0.0339" {
 			t.Errorf("totalprice %s, want 0.0339", got)
 		}
-		e.get("/billing/usage?AccountId="+parent, e.manager(early)).expectError(t, 403, "Forbidden")
+		e.Get("/billing/usage?AccountId="+parent, e.Manager(early)).ExpectError(t, 403, "Forbidden")
 	})
 }

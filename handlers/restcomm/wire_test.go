@@ -1,21 +1,20 @@
-package handlers_test
+package restcomm_test
 
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
 )
@@ -23,41 +22,14 @@ import (
 // The exact wire of the Restcomm / Twilio face, read with plain HTTP and the
 // standard library's decoders.
 
-// twilioErr is Twilio's error body.
-type twilioErr struct {
-	Code     int    `json:"code"`
-	Message  string `json:"message"`
-	MoreInfo string `json:"more_info"`
-	Status   int    `json:"status"`
-}
-
-func (r response) twilioError(t *testing.T, status, code int) twilioErr {
-	t.Helper()
-	r.wantStatus(t, status)
-	if ct := r.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
-		t.Fatalf("Content-Type %q: %s", ct, r.body)
-	}
-	var e twilioErr
-	dec := json.NewDecoder(bytes.NewReader(r.body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		t.Fatalf("%v: %s", err, r.body)
-	}
-	if e.Code != code || e.Status != status || e.Message == "" || e.MoreInfo != "https://www.twilio.com/docs/errors/"+strconv.Itoa(code) {
-		t.Fatalf("error %+v, want status %d code %d", e, status, code)
-	}
-	noInternals(t, r.body)
-	return e
-}
-
 func TestUsageRecordsExactJSON(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
+		f := handlertest.NewFamily(t, store)
 
 		t.Run("Today, one category", func(t *testing.T) {
-			r := f.basicGet(recordsPath("/2010-04-01", f.parent, "Today.json")+"?Category=calls", f.parent, "")
-			r.wantStatus(t, 200)
-			want := strings.NewReplacer("{P}", recordsPath("/2010-04-01", f.parent, ""), "{sid}", f.parent).Replace(
+			r := f.BasicGet(handlertest.RecordsPath("/2010-04-01", f.Parent, "Today.json")+"?Category=calls", f.Parent, "")
+			r.WantStatus(t, 200)
+			want := strings.NewReplacer("{P}", handlertest.RecordsPath("/2010-04-01", f.Parent, ""), "{sid}", f.Parent).Replace(
 				`{"end":0,"first_page_uri":"{P}/Today.json?Category=calls&PageSize=50&Page=0","next_page_uri":null,"page":0,"page_size":50,` +
 					`"previous_page_uri":null,"start":0,"uri":"{P}/Today.json?Category=calls&PageSize=50&Page=0","usage_records":[` +
 					`{"account_sid":"{sid}","api_version":"2010-04-01","as_of":"2024-03-15T12:00:00+00:00","category":"calls","count":"6",` +
@@ -70,8 +42,8 @@ func TestUsageRecordsExactJSON(t *testing.T) {
 					`"monthly":"{P}/Monthly.json?Category=calls&StartDate=2024-03-15&EndDate=2024-03-15",` +
 					`"yearly":"{P}/Yearly.json?Category=calls&StartDate=2024-03-15&EndDate=2024-03-15"},` +
 					`"uri":"{P}/AllTime.json?Category=calls&StartDate=2024-03-15&EndDate=2024-03-15","usage":"19","usage_unit":"minutes"}]}`)
-			if string(r.body) != want {
-				t.Errorf("body\n%s\nwant\n%s", r.body, want)
+			if string(r.Body) != want {
+				t.Errorf("body\n%s\nwant\n%s", r.Body, want)
 			}
 			if ct := r.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 				t.Errorf("Content-Type %q", ct)
@@ -79,10 +51,10 @@ func TestUsageRecordsExactJSON(t *testing.T) {
 		})
 
 		t.Run("Restcomm prefix, totalprice, paged, one account", func(t *testing.T) {
-			path := recordsPath("/restcomm/2012-04-24", f.parent, "Monthly.json") + "?Category=totalprice&StartDate=2024-02-10&IncludeSubaccounts=false&PageSize=1"
-			r := f.basicGet(path, f.parent, "")
-			r.wantStatus(t, 200)
-			want := strings.NewReplacer("{R}", recordsPath("/restcomm/2012-04-24", f.parent, ""), "{sid}", f.parent).Replace(
+			path := handlertest.RecordsPath("/restcomm/2012-04-24", f.Parent, "Monthly.json") + "?Category=totalprice&StartDate=2024-02-10&IncludeSubaccounts=false&PageSize=1"
+			r := f.BasicGet(path, f.Parent, "")
+			r.WantStatus(t, 200)
+			want := strings.NewReplacer("{R}", handlertest.RecordsPath("/restcomm/2012-04-24", f.Parent, ""), "{sid}", f.Parent).Replace(
 				`{"end":0,"first_page_uri":"{R}/Monthly.json?Category=totalprice&StartDate=2024-02-10&EndDate=2024-03-15&IncludeSubaccounts=false&PageSize=1&Page=0",` +
 					`"next_page_uri":"{R}/Monthly.json?Category=totalprice&StartDate=2024-02-10&EndDate=2024-03-15&IncludeSubaccounts=false&PageSize=1&Page=1&PageToken=PAGQAATTM",` +
 					`"page":0,"page_size":1,"previous_page_uri":null,"start":0,` +
@@ -100,8 +72,8 @@ func TestUsageRecordsExactJSON(t *testing.T) {
 					`"yearly":"{R}/Yearly.json?Category=totalprice&StartDate=2024-02-10&EndDate=2024-02-29&IncludeSubaccounts=false"},` +
 					`"uri":"{R}/Monthly.json?Category=totalprice&StartDate=2024-02-10&EndDate=2024-02-29&IncludeSubaccounts=false",` +
 					`"usage":"0.0395","usage_unit":"usd"}]}`)
-			if string(r.body) != want {
-				t.Errorf("body\n%s\nwant\n%s", r.body, want)
+			if string(r.Body) != want {
+				t.Errorf("body\n%s\nwant\n%s", r.Body, want)
 			}
 
 			// The next page, from next_page_uri alone, is the last.
@@ -110,22 +82,22 @@ func TestUsageRecordsExactJSON(t *testing.T) {
 				PrevPageURI  *string          `json:"previous_page_uri"`
 				UsageRecords []map[string]any `json:"usage_records"`
 			}
-			r.json(t, &page)
-			next := f.basicGet(*page.NextPageURI, f.parent, "")
-			next.wantStatus(t, 200)
+			r.JSON(t, &page)
+			next := f.BasicGet(*page.NextPageURI, f.Parent, "")
+			next.WantStatus(t, 200)
 			page.NextPageURI = nil
-			next.json(t, &page)
+			next.JSON(t, &page)
 			if page.NextPageURI != nil || page.PrevPageURI == nil || len(page.UsageRecords) != 1 ||
 				page.UsageRecords[0]["start_date"] != "2024-03-01" || page.UsageRecords[0]["price"] != "0.08" {
-				t.Errorf("second page: %s", next.body)
+				t.Errorf("second page: %s", next.Body)
 			}
 		})
 
 		t.Run("types and keys", func(t *testing.T) {
-			r := f.basicGet(recordsPath("/2010-04-01", f.parent, "")+".json", f.parent, "")
-			r.wantStatus(t, 200)
+			r := f.BasicGet(handlertest.RecordsPath("/2010-04-01", f.Parent, "")+".json", f.Parent, "")
+			r.WantStatus(t, 200)
 			var env map[string]any
-			r.json(t, &env)
+			r.JSON(t, &env)
 			keys := func(m map[string]any) []string {
 				var out []string
 				for k := range m {
@@ -205,17 +177,17 @@ func wellFormed(t *testing.T, body []byte) {
 	}
 }
 
-func (r response) xmlPage(t *testing.T) xmlPage {
+func readXMLPage(r handlertest.Response, t *testing.T) xmlPage {
 	t.Helper()
 	if ct := r.Header.Get("Content-Type"); ct != "application/xml; charset=utf-8" {
-		t.Fatalf("Content-Type %q: %s", ct, r.body)
+		t.Fatalf("Content-Type %q: %s", ct, r.Body)
 	}
-	if !bytes.HasPrefix(r.body, []byte(`<?xml version="1.0" encoding="UTF-8"?>`)) {
-		t.Errorf("no XML declaration: %.60s", r.body)
+	if !bytes.HasPrefix(r.Body, []byte(`<?xml version="1.0" encoding="UTF-8"?>`)) {
+		t.Errorf("no XML declaration: %.60s", r.Body)
 	}
-	wellFormed(t, r.body)
+	wellFormed(t, r.Body)
 	var p xmlPage
-	if err := xml.Unmarshal(r.body, &p); err != nil {
+	if err := xml.Unmarshal(r.Body, &p); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -223,12 +195,12 @@ func (r response) xmlPage(t *testing.T) xmlPage {
 
 func TestUsageRecordsXML(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
+		f := handlertest.NewFamily(t, store)
 
 		t.Run("exact", func(t *testing.T) {
-			r := f.basicGet(recordsPath("/2012-04-24", f.parent, "Yesterday")+"?Category=calls", f.parent, "")
-			r.wantStatus(t, 200)
-			want := strings.NewReplacer("{R}", recordsPath("/2012-04-24", f.parent, ""), "{sid}", f.parent).Replace(
+			r := f.BasicGet(handlertest.RecordsPath("/2012-04-24", f.Parent, "Yesterday")+"?Category=calls", f.Parent, "")
+			r.WantStatus(t, 200)
+			want := strings.NewReplacer("{R}", handlertest.RecordsPath("/2012-04-24", f.Parent, ""), "{sid}", f.Parent).Replace(
 				`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
 					`<RestcommResponse><UsageRecords page="0" pagesize="50" start="0" end="0" uri="{R}/Yesterday?Category=calls&amp;PageSize=50&amp;Page=0" ` +
 					`firstpageuri="{R}/Yesterday?Category=calls&amp;PageSize=50&amp;Page=0" previouspageuri="" nextpageuri="">` +
@@ -243,8 +215,8 @@ func TestUsageRecordsXML(t *testing.T) {
 					`<Yearly>{R}/Yearly?Category=calls&amp;StartDate=2024-03-14&amp;EndDate=2024-03-14</Yearly></SubresourceUris>` +
 					`<Uri>{R}/AllTime?Category=calls&amp;StartDate=2024-03-14&amp;EndDate=2024-03-14</Uri><Usage>3</Usage><UsageUnit>minutes</UsageUnit>` +
 					`</UsageRecord></UsageRecords></RestcommResponse>`)
-			if string(r.body) != want {
-				t.Errorf("body\n%s\nwant\n%s", r.body, want)
+			if string(r.Body) != want {
+				t.Errorf("body\n%s\nwant\n%s", r.Body, want)
 			}
 		})
 
@@ -254,39 +226,39 @@ func TestUsageRecordsXML(t *testing.T) {
 			{"/restcomm/2012-04-24", "RestcommResponse", "2012-04-24"},
 		} {
 			t.Run(c.root+" on "+c.prefix, func(t *testing.T) {
-				r := f.basicGet(recordsPath(c.prefix, f.parent, "AllTime")+"?PageSize=10&Page=2", f.parent, "")
-				r.wantStatus(t, 200)
-				p := r.xmlPage(t)
+				r := f.BasicGet(handlertest.RecordsPath(c.prefix, f.Parent, "AllTime")+"?PageSize=10&Page=2", f.Parent, "")
+				r.WantStatus(t, 200)
+				p := readXMLPage(r, t)
 				list := p.Records
 				if p.XMLName.Local != c.root || list.Page != 2 || list.PageSize != 10 || list.Start != 20 || list.End != 25 || len(list.Records) != 6 {
 					t.Fatalf("%s page %d size %d %d..%d, %d records", p.XMLName.Local, list.Page, list.PageSize, list.Start, list.End, len(list.Records))
 				}
-				if list.Next != "" || !strings.HasPrefix(list.Previous, recordsPath(c.prefix, f.parent, "AllTime?")) || !strings.Contains(list.Previous, "Page=1&PageToken=") {
+				if list.Next != "" || !strings.HasPrefix(list.Previous, handlertest.RecordsPath(c.prefix, f.Parent, "AllTime?")) || !strings.Contains(list.Previous, "Page=1&PageToken=") {
 					t.Errorf("next %q, previous %q", list.Next, list.Previous)
 				}
 				last := list.Records[5]
 				if last.Category != "totalprice" || last.Count != "" || last.CountUnit != "" || last.Usage != "1.4506" || last.Price != "1.4506" ||
-					last.UsageUnit != "usd" || last.ApiVersion != c.version || last.AccountSid != f.parent {
+					last.UsageUnit != "usd" || last.ApiVersion != c.version || last.AccountSid != f.Parent {
 					t.Errorf("totalprice: %+v", last)
 				}
-				if !strings.HasPrefix(last.SubresourceUris.Daily, recordsPath(c.prefix, f.parent, "Daily?Category=totalprice&StartDate=2023-01-10&EndDate=2024-03-15")) {
+				if !strings.HasPrefix(last.SubresourceUris.Daily, handlertest.RecordsPath(c.prefix, f.Parent, "Daily?Category=totalprice&StartDate=2023-01-10&EndDate=2024-03-15")) {
 					t.Errorf("daily uri %q", last.SubresourceUris.Daily)
 				}
 			})
 		}
 
 		t.Run("errors", func(t *testing.T) {
-			r := f.basicGet(recordsPath("/2010-04-01", f.parent, "Weekly"), f.parent, "")
-			r.wantStatus(t, 404)
-			p := r.xmlPage(t)
+			r := f.BasicGet(handlertest.RecordsPath("/2010-04-01", f.Parent, "Weekly"), f.Parent, "")
+			r.WantStatus(t, 404)
+			p := readXMLPage(r, t)
 			if p.XMLName.Local != "TwilioResponse" || p.Exception == nil || p.Exception.Code != 20404 || p.Exception.Status != 404 ||
 				p.Exception.MoreInfo != "https://www.twilio.com/docs/errors/20404" {
-				t.Errorf("%s", r.body)
+				t.Errorf("%s", r.Body)
 			}
-			r = f.basicGet(recordsPath("/restcomm/2012-04-24", f.parent, "")+"?Category=faxes", f.parent, "text/xml")
-			r.wantStatus(t, 400)
-			if p := r.xmlPage(t); p.XMLName.Local != "RestcommResponse" || p.Exception == nil || p.Exception.Code != 20001 || !strings.Contains(p.Exception.Message, "Category") {
-				t.Errorf("%s", r.body)
+			r = f.BasicGet(handlertest.RecordsPath("/restcomm/2012-04-24", f.Parent, "")+"?Category=faxes", f.Parent, "text/xml")
+			r.WantStatus(t, 400)
+			if p := readXMLPage(r, t); p.XMLName.Local != "RestcommResponse" || p.Exception == nil || p.Exception.Code != 20001 || !strings.Contains(p.Exception.Message, "Category") {
+				t.Errorf("%s", r.Body)
 			}
 		})
 	})
@@ -294,21 +266,21 @@ func TestUsageRecordsXML(t *testing.T) {
 
 func TestUsageRecordsCSV(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
+		f := handlertest.NewFamily(t, store)
 		header := "account_sid,api_version,as_of,category,count,count_unit,description,end_date,price,price_unit,start_date,uri,usage,usage_unit\n"
 
-		r := f.basicGet(recordsPath("/2010-04-01", f.parent, "Daily.csv")+"?Category=calls&StartDate=2024-03-14", f.parent, "application/json")
-		r.wantStatus(t, 200)
-		want := strings.NewReplacer("{P}", recordsPath("/2010-04-01", f.parent, ""), "{sid}", f.parent).Replace(header +
+		r := f.BasicGet(handlertest.RecordsPath("/2010-04-01", f.Parent, "Daily.csv")+"?Category=calls&StartDate=2024-03-14", f.Parent, "application/json")
+		r.WantStatus(t, 200)
+		want := strings.NewReplacer("{P}", handlertest.RecordsPath("/2010-04-01", f.Parent, ""), "{sid}", f.Parent).Replace(header +
 			`{sid},2010-04-01,2024-03-15T12:00:00+00:00,calls,1,calls,"All voice calls, inbound and outbound",2024-03-14,0.039,usd,2024-03-14,{P}/Daily.csv?Category=calls&StartDate=2024-03-14&EndDate=2024-03-14,3,minutes` + "\n" +
 			`{sid},2010-04-01,2024-03-15T12:00:00+00:00,calls,6,calls,"All voice calls, inbound and outbound",2024-03-15,0.202,usd,2024-03-15,{P}/Daily.csv?Category=calls&StartDate=2024-03-15&EndDate=2024-03-15,19,minutes` + "\n")
-		if string(r.body) != want || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
-			t.Errorf("%s\nbody\n%s\nwant\n%s", r.Header.Get("Content-Type"), r.body, want)
+		if string(r.Body) != want || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+			t.Errorf("%s\nbody\n%s\nwant\n%s", r.Header.Get("Content-Type"), r.Body, want)
 		}
 
-		r = f.basicGet(recordsPath("/2012-04-24", f.parent, "")+".csv", f.parent, "")
-		r.wantStatus(t, 200)
-		rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+		r = f.BasicGet(handlertest.RecordsPath("/2012-04-24", f.Parent, "")+".csv", f.Parent, "")
+		r.WantStatus(t, 200)
+		rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,19 +292,19 @@ func TestUsageRecordsCSV(t *testing.T) {
 			t.Errorf("totalprice row %v", total)
 		}
 
-		r = f.basicGet(recordsPath("/2010-04-01", f.parent, "Weekly.csv"), f.parent, "")
-		r.wantStatus(t, 404)
-		rows, err = csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+		r = f.BasicGet(handlertest.RecordsPath("/2010-04-01", f.Parent, "Weekly.csv"), f.Parent, "")
+		r.WantStatus(t, 404)
+		rows, err = csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
 		if err != nil || len(rows) != 2 || strings.Join(rows[0], ",") != "code,message,more_info,status" || rows[1][0] != "20404" || rows[1][3] != "404" {
-			t.Errorf("CSV error %q: %v", r.body, err)
+			t.Errorf("CSV error %q: %v", r.Body, err)
 		}
 	})
 }
 
 func TestUsageRecordsRoutes(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
-		base := recordsPath("/2010-04-01", f.parent, "")
+		f := handlertest.NewFamily(t, store)
+		base := handlertest.RecordsPath("/2010-04-01", f.Parent, "")
 
 		t.Run("formats", func(t *testing.T) {
 			for _, c := range []struct{ path, accept, contentType string }{
@@ -344,8 +316,8 @@ func TestUsageRecordsRoutes(t *testing.T) {
 				{base + ".csv", "", "text/csv; charset=utf-8"},
 				{base + "/Today.JSON", "", "application/json; charset=utf-8"},
 			} {
-				r := f.basicGet(c.path, f.parent, c.accept)
-				r.wantStatus(t, 200)
+				r := f.BasicGet(c.path, f.Parent, c.accept)
+				r.WantStatus(t, 200)
 				if ct := r.Header.Get("Content-Type"); ct != c.contentType {
 					t.Errorf("%s with Accept %q: %s", c.path, c.accept, ct)
 				}
@@ -353,10 +325,10 @@ func TestUsageRecordsRoutes(t *testing.T) {
 		})
 		t.Run("subresources in any letter case", func(t *testing.T) {
 			for _, sub := range []string{"daily", "DAILY", "lastMonth", "alltime", "thismonth", "Yearly"} {
-				r := f.basicGet(base+"/"+sub+".json?PageSize=1", f.parent, "")
-				r.wantStatus(t, 200)
+				r := f.BasicGet(base+"/"+sub+".json?PageSize=1", f.Parent, "")
+				r.WantStatus(t, 200)
 				var page struct{ URI string }
-				r.json(t, &page)
+				r.JSON(t, &page)
 				if !strings.HasPrefix(page.URI, base+"/") || strings.Contains(page.URI, "/"+sub+".json") && sub != "Yearly" {
 					t.Errorf("%s: uri %s is not canonical", sub, page.URI)
 				}
@@ -365,46 +337,46 @@ func TestUsageRecordsRoutes(t *testing.T) {
 		t.Run("what is not a resource is a 404", func(t *testing.T) {
 			for _, p := range []string{
 				base + "/Weekly.json", base + "/Daily/More.json", base + "/Daily.txt", base + ".txt", base + "/.json",
-				"/2010-04-01/Accounts/" + f.parent + "/Usage/records.json", "/2010-04-01/Accounts/" + f.parent + "/Calls.json",
+				"/2010-04-01/Accounts/" + f.Parent + "/Usage/records.json", "/2010-04-01/Accounts/" + f.Parent + "/Calls.json",
 				"/2010-04-01/Accounts/not-a-sid/Usage/Records.json", "/2010-04-01/Nothing.json",
 			} {
-				f.basicGet(p, f.parent, "application/json").twilioError(t, 404, 20404)
+				handlertest.TwilioError(f.BasicGet(p, f.Parent, "application/json"), t, 404, 20404)
 			}
 		})
 		t.Run("only GET", func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, f.srv.URL+base+".json", strings.NewReader("Category=calls"))
-			req.SetBasicAuth(f.parent, f.tokens[f.parent])
-			r := f.send(req)
-			r.twilioError(t, 405, 20004)
+			req, _ := http.NewRequest(http.MethodPost, f.Srv.URL+base+".json", strings.NewReader("Category=calls"))
+			req.SetBasicAuth(f.Parent, f.Tokens[f.Parent])
+			r := f.Send(req)
+			handlertest.TwilioError(r, t, 405, 20004)
 			if r.Header.Get("Allow") != "GET, HEAD" {
 				t.Errorf("Allow %q", r.Header.Get("Allow"))
 			}
 		})
 		t.Run("the SID in any letter case", func(t *testing.T) {
-			r := f.basicGet(recordsPath("/2010-04-01", "AC"+strings.ToUpper(f.parent[2:]), "Today.json"), f.parent, "")
-			r.wantStatus(t, 200)
-			if !strings.Contains(string(r.body), `"uri":"`+base+`/Today.json?`) {
-				t.Errorf("%s", r.body)
+			r := f.BasicGet(handlertest.RecordsPath("/2010-04-01", "AC"+strings.ToUpper(f.Parent[2:]), "Today.json"), f.Parent, "")
+			r.WantStatus(t, 200)
+			if !strings.Contains(string(r.Body), `"uri":"`+base+`/Today.json?`) {
+				t.Errorf("%s", r.Body)
 			}
 		})
 		t.Run("fixed windows ignore StartDate and EndDate", func(t *testing.T) {
-			a := f.basicGet(base+"/Today.json", f.parent, "")
-			b := f.basicGet(base+"/Today.json?StartDate=garbage&EndDate=2000-01-01", f.parent, "")
-			b.wantStatus(t, 200)
-			if !bytes.Equal(a.body, b.body) {
-				t.Errorf("dates changed Today:\n%s\n%s", a.body, b.body)
+			a := f.BasicGet(base+"/Today.json", f.Parent, "")
+			b := f.BasicGet(base+"/Today.json?StartDate=garbage&EndDate=2000-01-01", f.Parent, "")
+			b.WantStatus(t, 200)
+			if !bytes.Equal(a.Body, b.Body) {
+				t.Errorf("dates changed Today:\n%s\n%s", a.Body, b.Body)
 			}
 		})
 		t.Run("parameter names in any letter case", func(t *testing.T) {
-			r := f.basicGet(base+"/Daily.json?category=calls&startdate=2024-03-14&PAGESIZE=1", f.parent, "")
-			r.wantStatus(t, 200)
+			r := f.BasicGet(base+"/Daily.json?category=calls&startdate=2024-03-14&PAGESIZE=1", f.Parent, "")
+			r.WantStatus(t, 200)
 			var page struct {
 				PageSize int    `json:"page_size"`
 				Next     string `json:"next_page_uri"`
 			}
-			r.json(t, &page)
+			r.JSON(t, &page)
 			if page.PageSize != 1 || !strings.Contains(page.Next, "Category=calls&StartDate=2024-03-14&EndDate=2024-03-15&PageSize=1&Page=1&PageToken=") {
-				t.Errorf("%s", r.body)
+				t.Errorf("%s", r.Body)
 			}
 		})
 	})
@@ -412,8 +384,8 @@ func TestUsageRecordsRoutes(t *testing.T) {
 
 func TestUsageRecordsPagingRaw(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
-		base := recordsPath("/restcomm/2012-04-24", f.parent, "")
+		f := handlertest.NewFamily(t, store)
+		base := handlertest.RecordsPath("/restcomm/2012-04-24", f.Parent, "")
 		type page struct {
 			Start, End, Page int
 			PageSize         int              `json:"page_size"`
@@ -425,12 +397,12 @@ func TestUsageRecordsPagingRaw(t *testing.T) {
 		}
 		get := func(t *testing.T, path string) page {
 			t.Helper()
-			r := f.basicGet(path, f.parent, "application/json")
-			r.wantStatus(t, 200)
+			r := f.BasicGet(path, f.Parent, "application/json")
+			r.WantStatus(t, 200)
 			var p page
-			r.json(t, &p)
+			r.JSON(t, &p)
 			if p.Records == nil {
-				t.Fatalf("usage_records is not a list: %s", r.body)
+				t.Fatalf("usage_records is not a list: %s", r.Body)
 			}
 			return p
 		}
@@ -504,14 +476,14 @@ func TestUsageRecordsPagingRaw(t *testing.T) {
 				{"Category=faxes&PageSize=5000", 20007, []string{"Category", "PageSize"}},
 				{"PageSize=10&PageSize=20", 20001, []string{"PageSize"}},
 			} {
-				e := f.basicGet(base+".json?"+c.query, f.parent, "").twilioError(t, 400, c.code)
+				e := handlertest.TwilioError(f.BasicGet(base+".json?"+c.query, f.Parent, ""), t, 400, c.code)
 				for _, s := range c.says {
 					if !strings.Contains(e.Message, s) {
 						t.Errorf("%s: %q does not name %s", c.query, e.Message, s)
 					}
 				}
 			}
-			if r := f.basicGet(base+".json?PageSize=1000", f.parent, ""); r.StatusCode != 200 {
+			if r := f.BasicGet(base+".json?PageSize=1000", f.Parent, ""); r.StatusCode != 200 {
 				t.Errorf("PageSize=1000: %d", r.StatusCode)
 			}
 		})
@@ -520,56 +492,56 @@ func TestUsageRecordsPagingRaw(t *testing.T) {
 
 func TestUsageRecordsAuth(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
-		path := func(sid string) string { return recordsPath("/2010-04-01", sid, "Today.json") }
-		bearer := func(roles []string, accounts ...string) string { return f.token(roles, accounts...) }
+		f := handlertest.NewFamily(t, store)
+		path := func(sid string) string { return handlertest.RecordsPath("/2010-04-01", sid, "Today.json") }
+		bearer := func(roles []string, accounts ...string) string { return f.Token(roles, accounts...) }
 		admin := bearer([]string{auth.RoleSystemAdministrator})
-		manager := bearer([]string{auth.RoleManager}, f.parent)
-		expired, err := f.signer.Sign("u", "", []string{auth.RoleSystemAdministrator}, nil, -time.Hour)
+		manager := bearer([]string{auth.RoleManager}, f.Parent)
+		expired, err := f.Signer.Sign("u", "", []string{auth.RoleSystemAdministrator}, nil, -time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
 
-		send := func(sid, user, password, token string) response {
-			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path(sid), nil)
+		send := func(sid, user, password, token string) handlertest.Response {
+			req, _ := http.NewRequest(http.MethodGet, f.Srv.URL+path(sid), nil)
 			if user != "" {
 				req.SetBasicAuth(user, password)
 			}
 			if token != "" {
 				req.Header.Set("Authorization", "Bearer "+token)
 			}
-			return f.send(req)
+			return f.Send(req)
 		}
 		for _, c := range []struct {
 			name                 string
 			sid, user, pass, tok string
 			status, code         int
 		}{
-			{"no credentials", f.parent, "", "", "", 401, 20003},
-			{"wrong token", f.parent, f.parent, f.tokens[f.child], "", 401, 20003},
-			{"not a SID", f.parent, "admin", f.tokens[f.parent], "", 401, 20003},
-			{"empty token", f.parent, f.parent, "", "", 401, 20003},
-			{"own account", f.parent, f.parent, f.tokens[f.parent], "", 200, 0},
-			{"own sub-sub-account", f.grandchild, f.parent, f.tokens[f.parent], "", 200, 0},
-			{"parent of own account", f.child, f.grandchild, f.tokens[f.grandchild], "", 403, 20403},
-			{"sibling", f.child2, f.child, f.tokens[f.child], "", 403, 20403},
-			{"unknown account", "AC" + strings.Repeat("f", 32), f.parent, f.tokens[f.parent], "", 403, 20403},
-			{"admin token reads anyone", f.other, "", "", admin, 200, 0},
+			{"no credentials", f.Parent, "", "", "", 401, 20003},
+			{"wrong token", f.Parent, f.Parent, f.Tokens[f.Child], "", 401, 20003},
+			{"not a SID", f.Parent, "admin", f.Tokens[f.Parent], "", 401, 20003},
+			{"empty token", f.Parent, f.Parent, "", "", 401, 20003},
+			{"own account", f.Parent, f.Parent, f.Tokens[f.Parent], "", 200, 0},
+			{"own sub-sub-account", f.Grandchild, f.Parent, f.Tokens[f.Parent], "", 200, 0},
+			{"parent of own account", f.Child, f.Grandchild, f.Tokens[f.Grandchild], "", 403, 20403},
+			{"sibling", f.Child2, f.Child, f.Tokens[f.Child], "", 403, 20403},
+			{"unknown account", "AC" + strings.Repeat("f", 32), f.Parent, f.Tokens[f.Parent], "", 403, 20403},
+			{"admin token reads anyone", f.Other, "", "", admin, 200, 0},
 			{"admin token, unknown account", "AC" + strings.Repeat("f", 32), "", "", admin, 404, 20404},
-			{"manager token, sub-account", f.grandchild, "", "", manager, 200, 0},
-			{"manager token, other account", f.other, "", "", manager, 403, 20403},
-			{"manager of a child, its parent", f.parent, "", "", bearer([]string{auth.RoleManager}, f.child), 403, 20403},
-			{"token without a role", f.parent, "", "", bearer([]string{"Viewer"}, f.parent), 403, 20403},
-			{"expired token", f.parent, "", "", expired, 401, 20003},
-			{"garbage token", f.parent, "", "", "not.a.jwt", 401, 20003},
+			{"manager token, sub-account", f.Grandchild, "", "", manager, 200, 0},
+			{"manager token, other account", f.Other, "", "", manager, 403, 20403},
+			{"manager of a child, its parent", f.Parent, "", "", bearer([]string{auth.RoleManager}, f.Child), 403, 20403},
+			{"token without a role", f.Parent, "", "", bearer([]string{"Viewer"}, f.Parent), 403, 20403},
+			{"expired token", f.Parent, "", "", expired, 401, 20003},
+			{"garbage token", f.Parent, "", "", "not.a.jwt", 401, 20003},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				r := send(c.sid, c.user, c.pass, c.tok)
 				if c.status == 200 {
-					r.wantStatus(t, 200)
+					r.WantStatus(t, 200)
 					return
 				}
-				r.twilioError(t, c.status, c.code)
+				handlertest.TwilioError(r, t, c.status, c.code)
 				if c.status == 401 && r.Header.Get("WWW-Authenticate") != `Basic realm="billing"` {
 					t.Errorf("WWW-Authenticate %q", r.Header.Values("WWW-Authenticate"))
 				}
@@ -577,34 +549,34 @@ func TestUsageRecordsAuth(t *testing.T) {
 		}
 		t.Run("an expired dashboard cookie is challenged for Bearer only", func(t *testing.T) {
 			// A Basic challenge would make a browser prompt for a password.
-			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path(f.parent), nil)
+			req, _ := http.NewRequest(http.MethodGet, f.Srv.URL+path(f.Parent), nil)
 			req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: expired})
-			r := f.send(req)
-			r.twilioError(t, 401, 20003)
+			r := f.Send(req)
+			handlertest.TwilioError(r, t, 401, 20003)
 			if got := r.Header.Values("WWW-Authenticate"); len(got) != 1 || got[0] != `Bearer realm="billing"` {
 				t.Errorf("WWW-Authenticate %q", got)
 			}
 			req.Header.Set("Authorization", "Bearer "+expired)
-			if got := f.send(req).Header.Values("WWW-Authenticate"); len(got) != 2 || got[0] != `Basic realm="billing"` {
+			if got := f.Send(req).Header.Values("WWW-Authenticate"); len(got) != 2 || got[0] != `Basic realm="billing"` {
 				t.Errorf("with an Authorization header: WWW-Authenticate %q", got)
 			}
 		})
 		t.Run("a dashboard cookie reads like a bearer token", func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path(f.grandchild), nil)
+			req, _ := http.NewRequest(http.MethodGet, f.Srv.URL+path(f.Grandchild), nil)
 			req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: manager})
-			f.send(req).wantStatus(t, 200)
+			f.Send(req).WantStatus(t, 200)
 		})
 		t.Run("unknown paths authenticate first", func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/2012-04-24/Accounts/"+f.parent+"/Calls.json", nil)
-			f.send(req).twilioError(t, 401, 20003)
+			req, _ := http.NewRequest(http.MethodGet, f.Srv.URL+"/2012-04-24/Accounts/"+f.Parent+"/Calls.json", nil)
+			handlertest.TwilioError(f.Send(req), t, 401, 20003)
 		})
 		t.Run("a bad Authorization header in XML", func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+recordsPath("/2012-04-24", f.parent, ""), nil)
+			req, _ := http.NewRequest(http.MethodGet, f.Srv.URL+handlertest.RecordsPath("/2012-04-24", f.Parent, ""), nil)
 			req.Header.Set("Authorization", "Basic !!!")
-			r := f.send(req)
-			r.wantStatus(t, 401)
-			if p := r.xmlPage(t); p.XMLName.Local != "RestcommResponse" || p.Exception == nil || p.Exception.Code != 20003 {
-				t.Errorf("%s", r.body)
+			r := f.Send(req)
+			r.WantStatus(t, 401)
+			if p := readXMLPage(r, t); p.XMLName.Local != "RestcommResponse" || p.Exception == nil || p.Exception.Code != 20003 {
+				t.Errorf("%s", r.Body)
 			}
 		})
 	})

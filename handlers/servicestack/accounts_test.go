@@ -1,4 +1,4 @@
-package handlers_test
+package servicestack_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/handlers/servicestack"
 	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/models"
@@ -20,23 +21,23 @@ import (
 
 func TestListAccounts(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		e := newEnv(t, store)
+		e := handlertest.New(t, store)
 		day := models.NewDate(2024, 1, 2)
-		acme := e.account("Acme Voice", "", day)
-		support := e.account("acme Support", acme, day)
-		night := e.account("Support Night_Shift", support, day.AddDays(1))
-		beta := e.account("Beta 100% Corp", "", day)
+		acme := e.Account("Acme Voice", "", day)
+		support := e.Account("acme Support", acme, day)
+		night := e.Account("Support Night_Shift", support, day.AddDays(1))
+		beta := e.Account("Beta 100% Corp", "", day)
 
 		list := func(query, token string) servicestack.ListAccountsResponse {
 			t.Helper()
-			r := e.get("/accounts"+query, token)
+			r := e.Get("/accounts"+query, token)
 			if r.StatusCode != http.StatusOK {
-				t.Fatalf("GET /accounts%s: %d %s", query, r.StatusCode, r.body)
+				t.Fatalf("GET /accounts%s: %d %s", query, r.StatusCode, r.Body)
 			}
 			var out servicestack.ListAccountsResponse
-			r.json(t, &out)
+			r.JSON(t, &out)
 			if out.Items == nil {
-				t.Fatalf("items is null: %s", r.body)
+				t.Fatalf("items is null: %s", r.Body)
 			}
 			return out
 		}
@@ -51,7 +52,7 @@ func TestListAccounts(t *testing.T) {
 
 		// Sorted by name whatever its letter case: "acme Support" < "Acme Voice".
 		t.Run("an administrator sees every account, by name in any case", func(t *testing.T) {
-			res := list("", e.admin())
+			res := list("", e.Admin())
 			if ids(res) != join(support, acme, beta, night) || res.TotalCount != 4 || res.TotalPages != 1 {
 				t.Fatalf("got %s (%d, %d pages)", ids(res), res.TotalCount, res.TotalPages)
 			}
@@ -62,26 +63,26 @@ func TestListAccounts(t *testing.T) {
 				n.Currency != want.Currency || n.DateCreated != want.DateCreated {
 				t.Errorf("got %+v, want %+v", n, want)
 			}
-			r := e.get("/accounts", e.admin())
-			if !strings.Contains(string(r.body), `"ancestorIds":[]`) || strings.Contains(string(r.body), `"parentAccountId":""`) {
-				t.Errorf("a top-level account must have ancestorIds [] and no parentAccountId: %s", r.body)
+			r := e.Get("/accounts", e.Admin())
+			if !strings.Contains(string(r.Body), `"ancestorIds":[]`) || strings.Contains(string(r.Body), `"parentAccountId":""`) {
+				t.Errorf("a top-level account must have ancestorIds [] and no parentAccountId: %s", r.Body)
 			}
 		})
 
 		t.Run("a manager sees its accounts and their sub-accounts", func(t *testing.T) {
-			if got := ids(list("", e.manager(acme))); got != join(support, acme, night) {
+			if got := ids(list("", e.Manager(acme))); got != join(support, acme, night) {
 				t.Errorf("manager of the parent: %s", got)
 			}
-			if got := ids(list("", e.manager(acme, support))); got != join(support, acme, night) {
+			if got := ids(list("", e.Manager(acme, support))); got != join(support, acme, night) {
 				t.Errorf("manager of a parent and its child: %s", got)
 			}
-			if got := ids(list("", e.manager())); got != "" {
+			if got := ids(list("", e.Manager())); got != "" {
 				t.Errorf("manager of nothing: %s", got)
 			}
 		})
 
 		t.Run("a sub-account's manager is not told the parent", func(t *testing.T) {
-			res := list("", e.manager(support))
+			res := list("", e.Manager(support))
 			if ids(res) != join(support, night) {
 				t.Fatalf("got %s", ids(res))
 			}
@@ -92,7 +93,7 @@ func TestListAccounts(t *testing.T) {
 			if n.ParentAccountID != support || join(n.AncestorIDs...) != support {
 				t.Errorf("the sub-sub-account: %+v", n)
 			}
-			if got := ids(list("?SpecificIds="+acme, e.manager(support))); got != "" {
+			if got := ids(list("?SpecificIds="+acme, e.Manager(support))); got != "" {
 				t.Errorf("asking for the parent by id gives %s", got)
 			}
 		})
@@ -107,43 +108,43 @@ func TestListAccounts(t *testing.T) {
 				beta[20:]:        beta,
 				"  acme voice  ": acme,
 			} {
-				if got := ids(list("?NameFilter="+urlEscape(q), e.admin())); got != want {
+				if got := ids(list("?NameFilter="+urlEscape(q), e.Admin())); got != want {
 					t.Errorf("NameFilter %q: %s, want %s", q, got, want)
 				}
 			}
-			if got := ids(list("?namefilter=support", e.manager(support))); got != join(support, night) {
+			if got := ids(list("?namefilter=support", e.Manager(support))); got != join(support, night) {
 				t.Errorf("scoped filter: %s", got)
 			}
 		})
 
 		t.Run("paging", func(t *testing.T) {
-			p0 := list("?CountPerPage=3", e.admin())
-			p1 := list("?CountPerPage=3&Page=1", e.admin())
+			p0 := list("?CountPerPage=3", e.Admin())
+			p1 := list("?CountPerPage=3&Page=1", e.Admin())
 			if ids(p0) != join(support, acme, beta) || ids(p1) != night || p0.TotalCount != 4 || p0.TotalPages != 2 || p1.TotalPages != 2 {
 				t.Errorf("pages: %s (%d, %d) | %s", ids(p0), p0.TotalCount, p0.TotalPages, ids(p1))
 			}
-			past := list("?CountPerPage=3&Page=7", e.admin())
+			past := list("?CountPerPage=3&Page=7", e.Admin())
 			if len(past.Items) != 0 || past.TotalCount != 4 {
 				t.Errorf("past the end: %+v", past)
 			}
-			all := list("?CountPerPage=1&All=true", e.admin())
+			all := list("?CountPerPage=1&All=true", e.Admin())
 			if len(all.Items) != 4 || all.TotalPages != 1 {
 				t.Errorf("All: %d items, %d pages", len(all.Items), all.TotalPages)
 			}
-			none := list("?NameFilter=zzz", e.admin())
+			none := list("?NameFilter=zzz", e.Admin())
 			if none.TotalCount != 0 || none.TotalPages != 0 {
 				t.Errorf("no match: %+v", none)
 			}
 		})
 
 		t.Run("SpecificIds", func(t *testing.T) {
-			if got := ids(list("?SpecificIds="+beta+","+strings.ToUpper(acme[:2])+acme[2:], e.admin())); got != join(acme, beta) {
+			if got := ids(list("?SpecificIds="+beta+","+strings.ToUpper(acme[:2])+acme[2:], e.Admin())); got != join(acme, beta) {
 				t.Errorf("got %s", got)
 			}
 		})
 
 		t.Run("bad parameters are all reported", func(t *testing.T) {
-			eb := e.get("/accounts?Page=-1&CountPerPage=1001&All=maybe&SpecificIds=nope", e.admin()).expectError(t, 400, "Invalid")
+			eb := e.Get("/accounts?Page=-1&CountPerPage=1001&All=maybe&SpecificIds=nope", e.Admin()).ExpectError(t, 400, "Invalid")
 			fields := map[string]bool{}
 			for _, f := range eb.ResponseStatus.Errors {
 				fields[f.FieldName] = true
@@ -153,20 +154,20 @@ func TestListAccounts(t *testing.T) {
 					t.Errorf("%s not reported: %+v", f, eb.ResponseStatus.Errors)
 				}
 			}
-			e.get("/accounts?CountPerPage=0", e.admin()).expectError(t, 400, "Invalid")
+			e.Get("/accounts?CountPerPage=0", e.Admin()).ExpectError(t, 400, "Invalid")
 		})
 
 		t.Run("who may ask", func(t *testing.T) {
-			e.get("/accounts", "").expectError(t, 401, "Unauthorized")
-			e.get("/accounts", e.token([]string{"Viewer"}, acme)).expectError(t, 403, "Forbidden")
-			req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/accounts", nil)
-			tok, err := e.signer.Sign("user-2", "", []string{auth.RoleManager}, []string{support}, time.Hour)
+			e.Get("/accounts", "").ExpectError(t, 401, "Unauthorized")
+			e.Get("/accounts", e.Token([]string{"Viewer"}, acme)).ExpectError(t, 403, "Forbidden")
+			req, _ := http.NewRequest(http.MethodGet, e.Srv.URL+"/accounts", nil)
+			tok, err := e.Signer.Sign("user-2", "", []string{auth.RoleManager}, []string{support}, time.Hour)
 			if err != nil {
 				t.Fatal(err)
 			}
 			req.AddCookie(&http.Cookie{Name: "ss-tok", Value: tok})
-			if r := e.send(req); r.StatusCode != http.StatusOK || !strings.Contains(string(r.body), support) {
-				t.Errorf("by cookie: %d %s", r.StatusCode, r.body)
+			if r := e.Send(req); r.StatusCode != http.StatusOK || !strings.Contains(string(r.Body), support) {
+				t.Errorf("by cookie: %d %s", r.StatusCode, r.Body)
 			}
 		})
 	})
@@ -180,28 +181,28 @@ func urlEscape(s string) string {
 // negotiation rule of the registry applies to it, and CSV lists its items.
 func TestListAccountsFormats(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		e := newEnv(t, store)
+		e := handlertest.New(t, store)
 		day := models.NewDate(2024, 1, 2)
-		acme := e.account("Acme, Voice", "", day)
-		support := e.account(`The "Support" team`, acme, day.AddDays(1))
-		tok := e.manager(acme)
+		acme := e.Account("Acme, Voice", "", day)
+		support := e.Account(`The "Support" team`, acme, day.AddDays(1))
+		tok := e.Manager(acme)
 
-		r := e.get("/accounts", tok)
+		r := e.Get("/accounts", tok)
 		var want servicestack.ListAccountsResponse
-		r.json(t, &want)
+		r.JSON(t, &want)
 		if len(want.Items) != 2 || want.Items[0].ID != acme || want.Items[1].ID != support {
-			t.Fatalf("JSON answer %s", r.body)
+			t.Fatalf("JSON answer %s", r.Body)
 		}
 		checkFraming(t, r)
 
 		t.Run("CSV lists the items", func(t *testing.T) {
 			for _, path := range []string{"/accounts.csv", "/accounts?format=csv", "/Accounts.CSV", "/api/ListAccounts.csv", "/csv/reply/listaccounts"} {
-				r := e.get(path, tok)
+				r := e.Get(path, tok)
 				if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
-					t.Fatalf("%s: %d %q %s", path, r.StatusCode, r.Header.Get("Content-Type"), r.body)
+					t.Fatalf("%s: %d %q %s", path, r.StatusCode, r.Header.Get("Content-Type"), r.Body)
 				}
 				checkFraming(t, r)
-				rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+				rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
 				if err != nil {
 					t.Fatalf("%s: encoding/csv: %v", path, err)
 				}
@@ -217,26 +218,26 @@ func TestListAccountsFormats(t *testing.T) {
 		})
 
 		t.Run("JSV reads back as the JSON answer", func(t *testing.T) {
-			r := e.get("/accounts.jsv", tok)
+			r := e.Get("/accounts.jsv", tok)
 			if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/jsv; charset=utf-8" {
-				t.Fatalf("%d %q %s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
+				t.Fatalf("%d %q %s", r.StatusCode, r.Header.Get("Content-Type"), r.Body)
 			}
 			var got servicestack.ListAccountsResponse
-			if err := jsv.Unmarshal(r.body, &got); err != nil {
-				t.Fatalf("%v: %s", err, r.body)
+			if err := jsv.Unmarshal(r.Body, &got); err != nil {
+				t.Fatalf("%v: %s", err, r.Body)
 			}
 			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 				t.Errorf("JSV %+v\nJSON %+v", got, want)
 			}
-			if !strings.HasPrefix(string(r.body), `{items:[{id:`+acme+`,name:"Acme, Voice",ancestorIds:[],currency:usd,`) {
-				t.Errorf("JSV text %s", r.body)
+			if !strings.HasPrefix(string(r.Body), `{items:[{id:`+acme+`,name:"Acme, Voice",ancestorIds:[],currency:usd,`) {
+				t.Errorf("JSV text %s", r.Body)
 			}
 		})
 
 		t.Run("XML reads back as the JSON answer", func(t *testing.T) {
-			r := e.getWith("/accounts", tok, "Accept", "application/xml")
+			r := getWith(e, "/accounts", tok, "Accept", "application/xml")
 			if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/xml; charset=utf-8" {
-				t.Fatalf("%d %q %s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
+				t.Fatalf("%d %q %s", r.StatusCode, r.Header.Get("Content-Type"), r.Body)
 			}
 			var doc struct {
 				XMLName xml.Name `xml:"http://schemas.datacontract.org/2004/07/Voice.Api.Dashboard ListAccountsResponse"`
@@ -246,8 +247,8 @@ func TestListAccountsFormats(t *testing.T) {
 				} `xml:"Items>AccountInfo"`
 				TotalCount, TotalPages int
 			}
-			if err := xml.Unmarshal(r.body, &doc); err != nil {
-				t.Fatalf("encoding/xml: %v\n%s", err, r.body)
+			if err := xml.Unmarshal(r.Body, &doc); err != nil {
+				t.Fatalf("encoding/xml: %v\n%s", err, r.Body)
 			}
 			if len(doc.Items) != 2 || doc.TotalCount != 2 || doc.TotalPages != 1 {
 				t.Fatalf("XML %+v", doc)
@@ -263,45 +264,45 @@ func TestListAccountsFormats(t *testing.T) {
 
 		t.Run("predefined routes and parameters in any case", func(t *testing.T) {
 			for _, path := range []string{"/api/ListAccounts?namefilter=support", "/json/reply/ListAccounts?NAMEFILTER=support", "/accounts.json?nameFilter=support"} {
-				r := e.get(path, tok)
+				r := e.Get(path, tok)
 				var got servicestack.ListAccountsResponse
-				r.json(t, &got)
+				r.JSON(t, &got)
 				if r.StatusCode != 200 || len(got.Items) != 1 || got.Items[0].ID != support {
-					t.Errorf("%s: %d %s", path, r.StatusCode, r.body)
+					t.Errorf("%s: %d %s", path, r.StatusCode, r.Body)
 				}
 			}
 			// SpecificIds as a plain list or as JSV.
 			for _, ids := range []string{acme + "," + support, "[" + acme + "," + support + "]"} {
 				var got servicestack.ListAccountsResponse
-				e.get("/accounts?SpecificIds="+ids, tok).json(t, &got)
+				e.Get("/accounts?SpecificIds="+ids, tok).JSON(t, &got)
 				if got.TotalCount != 2 {
 					t.Errorf("SpecificIds=%s: %+v", ids, got)
 				}
 			}
-			e.do(http.MethodPost, "/api/ListAccounts", tok, []byte("{}")).expectError(t, 405, "MethodNotAllowed")
+			e.Do(http.MethodPost, "/api/ListAccounts", tok, []byte("{}")).ExpectError(t, 405, "MethodNotAllowed")
 		})
 
 		t.Run("errors in the negotiated format", func(t *testing.T) {
-			r := e.get("/accounts.csv?Page=-1&All=maybe", tok)
-			rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+			r := e.Get("/accounts.csv?Page=-1&All=maybe", tok)
+			rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
 			if r.StatusCode != 400 || err != nil || len(rows) != 4 || rows[0][0] != "ErrorCode" || rows[2][1] != "Page" || rows[3][1] != "All" {
 				t.Errorf("CSV error: %d %v %q", r.StatusCode, err, rows)
 			}
-			if r := e.get("/accounts.xml", ""); r.StatusCode != 401 || !bytes.Contains(r.body, []byte("<ErrorCode>Unauthorized</ErrorCode>")) {
-				t.Errorf("XML 401: %d %s", r.StatusCode, r.body)
+			if r := e.Get("/accounts.xml", ""); r.StatusCode != 401 || !bytes.Contains(r.Body, []byte("<ErrorCode>Unauthorized</ErrorCode>")) {
+				t.Errorf("XML 401: %d %s", r.StatusCode, r.Body)
 			}
-			e.get("/accounts.yaml", tok).expectError(t, 400, "Invalid")
+			e.Get("/accounts.yaml", tok).ExpectError(t, 400, "Invalid")
 		})
 
 		t.Run("metadata and TypeScript", func(t *testing.T) {
-			page := string(e.get("/metadata?op=ListAccounts", "").body)
+			page := string(e.Get("/metadata?op=ListAccounts", "").Body)
 			for _, want := range []string{"/accounts[.json|.jsv|.xml|.csv]", "/api/ListAccounts", "<td>NameFilter</td>", "<td>SpecificIds</td>",
 				"GET /accounts.csv?NameFilter=acme&amp;CountPerPage=50", "Id,Name,ParentAccountId,AncestorIds,Currency,DateCreated"} {
 				if !strings.Contains(page, want) {
 					t.Errorf("/metadata?op=ListAccounts lacks %q", want)
 				}
 			}
-			ts := string(e.get("/types/typescript", "").body)
+			ts := string(e.Get("/types/typescript", "").Body)
 			for _, want := range []string{"export class AccountInfo\n{", "    public parentAccountId?: string;", "    public ancestorIds: string[];",
 				"export class ListAccountsResponse\n{", "    public items: AccountInfo[];",
 				"// @Route(\"/accounts\", \"GET\")", "export class ListAccounts implements IReturn<ListAccountsResponse>, IGet",

@@ -1,4 +1,4 @@
-package handlers_test
+package servicestack_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/handlers/servicestack"
 	"github.com/evovoice/billing/jsv"
 	"github.com/evovoice/billing/models"
@@ -22,32 +23,32 @@ import (
 
 // formatsEnv is a server with one account that has some usage.
 type formatsEnv struct {
-	*env
-	parent, child, other string
+	*handlertest.Env
+	Parent, Child, Other string
 	query                string // ListUsageRecords' query for the child over February 2024
 }
 
 func newFormatsEnv(t *testing.T, store *repo.Store) formatsEnv {
-	e := newEnv(t, store)
+	e := handlertest.New(t, store)
 	day := models.NewDate(2024, 1, 1)
-	f := formatsEnv{env: e, parent: e.account("Parent", "", day)}
-	f.child = e.account("Child", f.parent, day)
-	f.other = e.account("Other", "", day)
-	e.ingest(
-		event{"id": "c1", "accountSid": f.child, "category": "calls-outbound", "occurredAt": "2024-02-01T10:00:00Z", "usage": "12.5", "price": "0.50"},
-		event{"id": "c2", "accountSid": f.child, "category": "calls-inbound-tollfree", "occurredAt": "2024-02-02T10:00:00Z", "count": 2, "usage": "7", "price": "0.25"},
-		event{"id": "s1", "accountSid": f.child, "category": "sms-outbound-longcode", "occurredAt": "2024-02-03T10:00:00Z", "count": 3, "price": "-0.0225"},
+	f := formatsEnv{Env: e, Parent: e.Account("Parent", "", day)}
+	f.Child = e.Account("Child", f.Parent, day)
+	f.Other = e.Account("Other", "", day)
+	e.Ingest(
+		handlertest.Event{"id": "c1", "accountSid": f.Child, "category": "calls-outbound", "occurredAt": "2024-02-01T10:00:00Z", "usage": "12.5", "price": "0.50"},
+		handlertest.Event{"id": "c2", "accountSid": f.Child, "category": "calls-inbound-tollfree", "occurredAt": "2024-02-02T10:00:00Z", "count": 2, "usage": "7", "price": "0.25"},
+		handlertest.Event{"id": "s1", "accountSid": f.Child, "category": "sms-outbound-longcode", "occurredAt": "2024-02-03T10:00:00Z", "count": 3, "price": "-0.0225"},
 	)
-	f.query = "AccountId=" + f.child + "&StartDate=2024-02-01&EndDate=2024-02-29"
+	f.query = "AccountId=" + f.Child + "&StartDate=2024-02-01&EndDate=2024-02-29"
 	return f
 }
 
 // getWith sends a GET with extra headers.
-func (e *env) getWith(path, token string, headers ...string) response {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+func getWith(e *handlertest.Env, path, token string, headers ...string) handlertest.Response {
+	e.T.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.Srv.URL+path, nil)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -55,14 +56,14 @@ func (e *env) getWith(path, token string, headers ...string) response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Add(headers[i], headers[i+1])
 	}
-	return e.send(req)
+	return e.Send(req)
 }
 
 // checkFraming asserts what every non-streamed answer carries.
-func checkFraming(t *testing.T, r response) {
+func checkFraming(t *testing.T, r handlertest.Response) {
 	t.Helper()
-	if got := r.Header.Get("Content-Length"); got != strconv.Itoa(len(r.body)) {
-		t.Errorf("Content-Length %q for a body of %d bytes", got, len(r.body))
+	if got := r.Header.Get("Content-Length"); got != strconv.Itoa(len(r.Body)) {
+		t.Errorf("Content-Length %q for a body of %d bytes", got, len(r.Body))
 	}
 	if !slices.Contains(r.Header.Values("Vary"), "Accept") {
 		t.Errorf("Vary = %q, want Accept", r.Header.Values("Vary"))
@@ -88,25 +89,25 @@ func sameRecord(t *testing.T, format string, got, want servicestack.UsageRecord)
 func TestEveryFormatAnswersTheSameData(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
 		f := newFormatsEnv(t, store)
-		tok := f.admin()
-		jsonAnswer := f.records("/billing/usage?"+f.query, tok)
+		tok := f.Admin()
+		jsonAnswer := f.Records("/billing/usage?"+f.query, tok)
 		if len(jsonAnswer) != 26 {
 			t.Fatalf("%d records", len(jsonAnswer))
 		}
-		byCat := byCategory(jsonAnswer)
+		byCat := handlertest.ByCategory(jsonAnswer)
 		if c := byCat["calls"]; *c.Count != 3 || c.Price.String() != "0.75" || c.Usage != "19.5" {
 			t.Fatalf("calls record %+v", c)
 		}
 
 		t.Run("JSV", func(t *testing.T) {
-			r := f.get("/billing/usage.jsv?"+f.query, tok)
+			r := f.Get("/billing/usage.jsv?"+f.query, tok)
 			if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/jsv; charset=utf-8" {
-				t.Fatalf("%d %q: %s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
+				t.Fatalf("%d %q: %s", r.StatusCode, r.Header.Get("Content-Type"), r.Body)
 			}
 			checkFraming(t, r)
 			var got []servicestack.UsageRecord
-			if err := jsv.Unmarshal(r.body, &got); err != nil {
-				t.Fatalf("%v: %s", err, r.body)
+			if err := jsv.Unmarshal(r.Body, &got); err != nil {
+				t.Fatalf("%v: %s", err, r.Body)
 			}
 			if len(got) != len(jsonAnswer) {
 				t.Fatalf("%d records, JSON has %d", len(got), len(jsonAnswer))
@@ -117,24 +118,24 @@ func TestEveryFormatAnswersTheSameData(t *testing.T) {
 			// The wire text itself: compact, quoted only where needed, count
 			// left out for totalprice.
 			calls := byCat["calls"]
-			want := "[{accountSid:" + f.child + ",category:calls,count:3,countUnit:calls,description:\"All voice calls, inbound and outbound\",endDate:2024-02-29,price:0.75,priceUnit:usd,startDate:2024-02-01,usage:19.5,usageUnit:minutes,uri:" + calls.URI + "},"
-			if !strings.HasPrefix(string(r.body), want) {
-				t.Errorf("JSV starts\n %.400s\nwant\n %s", r.body, want)
+			want := "[{accountSid:" + f.Child + ",category:calls,count:3,countUnit:calls,description:\"All voice calls, inbound and outbound\",endDate:2024-02-29,price:0.75,priceUnit:usd,startDate:2024-02-01,usage:19.5,usageUnit:minutes,uri:" + calls.URI + "},"
+			if !strings.HasPrefix(string(r.Body), want) {
+				t.Errorf("JSV starts\n %.400s\nwant\n %s", r.Body, want)
 			}
-			if !strings.Contains(string(r.body), "{accountSid:"+f.child+",category:totalprice,countUnit:\"\",") {
-				t.Errorf("totalprice record: %s", r.body)
+			if !strings.Contains(string(r.Body), "{accountSid:"+f.Child+",category:totalprice,countUnit:\"\",") {
+				t.Errorf("totalprice record: %s", r.Body)
 			}
 		})
 
 		t.Run("XML", func(t *testing.T) {
-			r := f.get("/billing/usage.xml?"+f.query, tok)
+			r := f.Get("/billing/usage.xml?"+f.query, tok)
 			if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/xml; charset=utf-8" {
-				t.Fatalf("%d %q: %s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
+				t.Fatalf("%d %q: %s", r.StatusCode, r.Header.Get("Content-Type"), r.Body)
 			}
 			checkFraming(t, r)
 			head := `<?xml version="1.0" encoding="utf-8"?><ArrayOfUsageRecord xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.datacontract.org/2004/07/Voice.Api.Dashboard"><UsageRecord><AccountSid>`
-			if !bytes.HasPrefix(r.body, []byte(head)) {
-				t.Fatalf("XML starts %.300s", r.body)
+			if !bytes.HasPrefix(r.Body, []byte(head)) {
+				t.Fatalf("XML starts %.300s", r.Body)
 			}
 			var doc struct {
 				XMLName xml.Name `xml:"http://schemas.datacontract.org/2004/07/Voice.Api.Dashboard ArrayOfUsageRecord"`
@@ -147,7 +148,7 @@ func TestEveryFormatAnswersTheSameData(t *testing.T) {
 					CountUnit, Description, EndDate, Price, PriceUnit, StartDate, Uri, Usage, UsageUnit string
 				} `xml:"UsageRecord"`
 			}
-			if err := xml.Unmarshal(r.body, &doc); err != nil {
+			if err := xml.Unmarshal(r.Body, &doc); err != nil {
 				t.Fatalf("encoding/xml: %v", err)
 			}
 			if len(doc.Records) != len(jsonAnswer) {
@@ -171,24 +172,24 @@ func TestEveryFormatAnswersTheSameData(t *testing.T) {
 				sameRecord(t, "XML", got, jsonAnswer[i])
 			}
 			// Children in ordinal order of their names (Uri before Usage).
-			if names := firstRecordElements(t, r.body); !slices.Equal(names, []string{"AccountSid", "Category", "Count", "CountUnit", "Description", "EndDate", "Price", "PriceUnit", "StartDate", "Uri", "Usage", "UsageUnit"}) {
+			if names := firstRecordElements(t, r.Body); !slices.Equal(names, []string{"AccountSid", "Category", "Count", "CountUnit", "Description", "EndDate", "Price", "PriceUnit", "StartDate", "Uri", "Usage", "UsageUnit"}) {
 				t.Errorf("element order %v", names)
 			}
-			if !bytes.Contains(r.body, []byte(`<Category>totalprice</Category><Count i:nil="true" /><CountUnit></CountUnit>`)) {
-				t.Errorf("totalprice count is not i:nil: %s", r.body)
+			if !bytes.Contains(r.Body, []byte(`<Category>totalprice</Category><Count i:nil="true" /><CountUnit></CountUnit>`)) {
+				t.Errorf("totalprice count is not i:nil: %s", r.Body)
 			}
 		})
 
 		t.Run("CSV", func(t *testing.T) {
-			r := f.get("/billing/usage.csv?"+f.query, tok)
+			r := f.Get("/billing/usage.csv?"+f.query, tok)
 			if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
-				t.Fatalf("%d %q: %s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
+				t.Fatalf("%d %q: %s", r.StatusCode, r.Header.Get("Content-Type"), r.Body)
 			}
 			checkFraming(t, r)
-			if !bytes.Contains(r.body, []byte("\r\n")) {
+			if !bytes.Contains(r.Body, []byte("\r\n")) {
 				t.Error("rows do not end with CRLF")
 			}
-			rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+			rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
 			if err != nil {
 				t.Fatalf("encoding/csv: %v", err)
 			}
@@ -250,29 +251,29 @@ func firstRecordElements(t *testing.T, body []byte) []string {
 
 func TestErrorsInEveryFormat(t *testing.T) {
 	f := newFormatsEnv(t, repotest.Open(t, "sqlite"))
-	bad := "/billing/usage%s?AccountId=" + f.child + "&StartDate=2024-13-45&EndDate=yesterday"
-	tok := f.admin()
+	bad := "/billing/usage%s?AccountId=" + f.Child + "&StartDate=2024-13-45&EndDate=yesterday"
+	tok := f.Admin()
 
 	t.Run("JSON", func(t *testing.T) {
-		r := f.get(fmt.Sprintf(bad, ".json"), tok)
+		r := f.Get(fmt.Sprintf(bad, ".json"), tok)
 		checkFraming(t, r)
-		eb := r.expectError(t, 400, "Invalid")
+		eb := r.ExpectError(t, 400, "Invalid")
 		if len(eb.ResponseStatus.Errors) != 2 || eb.ResponseStatus.Errors[0].FieldName != "StartDate" || eb.ResponseStatus.Errors[1].FieldName != "EndDate" {
 			t.Errorf("errors %+v", eb.ResponseStatus.Errors)
 		}
 	})
 	t.Run("JSV", func(t *testing.T) {
-		r := f.get(fmt.Sprintf(bad, ".jsv"), tok)
+		r := f.Get(fmt.Sprintf(bad, ".jsv"), tok)
 		checkFraming(t, r)
 		if r.StatusCode != 400 || r.Header.Get("Content-Type") != "text/jsv; charset=utf-8" {
 			t.Fatalf("%d %q", r.StatusCode, r.Header.Get("Content-Type"))
 		}
-		if !strings.HasPrefix(string(r.body), "{responseStatus:{errorCode:Invalid,message:") {
-			t.Errorf("JSV error %s", r.body)
+		if !strings.HasPrefix(string(r.Body), "{responseStatus:{errorCode:Invalid,message:") {
+			t.Errorf("JSV error %s", r.Body)
 		}
 		var eb servicestack.ErrorResponse
-		if err := jsv.Unmarshal(r.body, &eb); err != nil {
-			t.Fatalf("%v: %s", err, r.body)
+		if err := jsv.Unmarshal(r.Body, &eb); err != nil {
+			t.Fatalf("%v: %s", err, r.Body)
 		}
 		if eb.ResponseStatus.ErrorCode != "Invalid" || len(eb.ResponseStatus.Errors) != 2 || eb.ResponseStatus.Errors[1].FieldName != "EndDate" ||
 			!strings.Contains(eb.ResponseStatus.Errors[1].Message, "YYYY-MM-DD") {
@@ -280,7 +281,7 @@ func TestErrorsInEveryFormat(t *testing.T) {
 		}
 	})
 	t.Run("XML", func(t *testing.T) {
-		r := f.get(fmt.Sprintf(bad, ".xml"), tok)
+		r := f.Get(fmt.Sprintf(bad, ".xml"), tok)
 		checkFraming(t, r)
 		var doc struct {
 			XMLName        xml.Name `xml:"http://schemas.servicestack.net/types ErrorResponse"`
@@ -295,8 +296,8 @@ func TestErrorsInEveryFormat(t *testing.T) {
 		if r.StatusCode != 400 {
 			t.Fatalf("status %d", r.StatusCode)
 		}
-		if err := xml.Unmarshal(r.body, &doc); err != nil {
-			t.Fatalf("encoding/xml: %v: %s", err, r.body)
+		if err := xml.Unmarshal(r.Body, &doc); err != nil {
+			t.Fatalf("encoding/xml: %v: %s", err, r.Body)
 		}
 		rs := doc.ResponseStatus
 		if rs.ErrorCode != "Invalid" || rs.StackTrace.Nil != "true" || len(rs.Errors) != 2 || rs.Errors[0].FieldName != "StartDate" {
@@ -304,36 +305,36 @@ func TestErrorsInEveryFormat(t *testing.T) {
 		}
 	})
 	t.Run("CSV", func(t *testing.T) {
-		r := f.get(fmt.Sprintf(bad, ".csv"), tok)
+		r := f.Get(fmt.Sprintf(bad, ".csv"), tok)
 		checkFraming(t, r)
-		rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+		rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
 		if err != nil || r.StatusCode != 400 {
-			t.Fatalf("%d %v: %s", r.StatusCode, err, r.body)
+			t.Fatalf("%d %v: %s", r.StatusCode, err, r.Body)
 		}
 		if len(rows) != 4 || !slices.Equal(rows[0], []string{"ErrorCode", "FieldName", "Message"}) || rows[1][1] != "" || rows[2][1] != "StartDate" || rows[3][1] != "EndDate" {
 			t.Errorf("rows %q", rows)
 		}
 	})
 	t.Run("401 and 403 carry the body", func(t *testing.T) {
-		r := f.getWith("/billing/usage?"+f.query, "", "Accept", "application/xml")
+		r := getWith(f.Env, "/billing/usage?"+f.query, "", "Accept", "application/xml")
 		if r.StatusCode != 401 || !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") ||
-			!bytes.Contains(r.body, []byte("<ErrorCode>Unauthorized</ErrorCode>")) {
-			t.Errorf("401: %d %q %s", r.StatusCode, r.Header.Get("WWW-Authenticate"), r.body)
+			!bytes.Contains(r.Body, []byte("<ErrorCode>Unauthorized</ErrorCode>")) {
+			t.Errorf("401: %d %q %s", r.StatusCode, r.Header.Get("WWW-Authenticate"), r.Body)
 		}
-		r = f.get("/billing/usage.jsv?"+f.query, "expired.or.garbage")
-		if r.StatusCode != 401 || !strings.HasPrefix(string(r.body), "{responseStatus:{errorCode:TokenException,") {
-			t.Errorf("token: %d %s", r.StatusCode, r.body)
+		r = f.Get("/billing/usage.jsv?"+f.query, "expired.or.garbage")
+		if r.StatusCode != 401 || !strings.HasPrefix(string(r.Body), "{responseStatus:{errorCode:TokenException,") {
+			t.Errorf("token: %d %s", r.StatusCode, r.Body)
 		}
-		r = f.get("/billing/usage.csv?AccountId="+f.other, f.manager(f.parent))
-		if r.StatusCode != 403 || !strings.HasPrefix(string(r.body), "ErrorCode,FieldName,Message\r\nForbidden,,") {
-			t.Errorf("403: %d %s", r.StatusCode, r.body)
+		r = f.Get("/billing/usage.csv?AccountId="+f.Other, f.Manager(f.Parent))
+		if r.StatusCode != 403 || !strings.HasPrefix(string(r.Body), "ErrorCode,FieldName,Message\r\nForbidden,,") {
+			t.Errorf("403: %d %s", r.StatusCode, r.Body)
 		}
 	})
 }
 
 func TestNegotiation(t *testing.T) {
 	f := newFormatsEnv(t, repotest.Open(t, "sqlite"))
-	tok := f.admin()
+	tok := f.Admin()
 	q := "?" + f.query + "&Category=calls"
 	const (
 		jsonCT = "application/json; charset=utf-8"
@@ -383,19 +384,19 @@ func TestNegotiation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := f.getWith(c.path, tok, "Accept", c.accept)
+			r := getWith(f.Env, c.path, tok, "Accept", c.accept)
 			if r.StatusCode != c.status || r.Header.Get("Content-Type") != c.ct {
-				t.Fatalf("%d %q, want %d %q: %.300s", r.StatusCode, r.Header.Get("Content-Type"), c.status, c.ct, r.body)
+				t.Fatalf("%d %q, want %d %q: %.300s", r.StatusCode, r.Header.Get("Content-Type"), c.status, c.ct, r.Body)
 			}
 			checkFraming(t, r)
-			if c.status == 400 && strings.Contains(c.name, "unknown") && !strings.Contains(string(r.body), "json, jsv, xml or csv") && !strings.Contains(string(r.body), ".json, .jsv, .xml or .csv") {
-				t.Errorf("the error does not list the formats: %s", r.body)
+			if c.status == 400 && strings.Contains(c.name, "unknown") && !strings.Contains(string(r.Body), "json, jsv, xml or csv") && !strings.Contains(string(r.Body), ".json, .jsv, .xml or .csv") {
+				t.Errorf("the error does not list the formats: %s", r.Body)
 			}
 		})
 	}
 	t.Run("wrong method on a predefined route", func(t *testing.T) {
-		r := f.do(http.MethodPost, "/json/reply/ListUsageRecords"+q, tok, []byte("{}"))
-		r.expectError(t, 405, "MethodNotAllowed")
+		r := f.Do(http.MethodPost, "/json/reply/ListUsageRecords"+q, tok, []byte("{}"))
+		r.ExpectError(t, 405, "MethodNotAllowed")
 		if r.Header.Get("Allow") != "GET" {
 			t.Errorf("Allow = %q", r.Header.Get("Allow"))
 		}
@@ -404,43 +405,43 @@ func TestNegotiation(t *testing.T) {
 
 func TestCaseInsensitiveBinding(t *testing.T) {
 	f := newFormatsEnv(t, repotest.Open(t, "sqlite"))
-	tok := f.admin()
-	want := f.records("/billing/usage?AccountId="+f.child+"&StartDate=2024-02-01&EndDate=2024-02-29&Category=sms", tok)
+	tok := f.Admin()
+	want := f.Records("/billing/usage?AccountId="+f.Child+"&StartDate=2024-02-01&EndDate=2024-02-29&Category=sms", tok)
 	if len(want) != 1 || *want[0].Count != 3 {
 		t.Fatalf("%+v", want)
 	}
 	for _, q := range []string{
-		"accountId=" + f.child + "&startDate=2024-02-01&endDate=2024-02-29&category=sms",
-		"ACCOUNTID=" + f.child + "&STARTDATE=2024-02-01&ENDDATE=2024-02-29&CATEGORY=sms",
-		"accountid=" + f.child + "&StartDate=2024-02-01&enddate=2024-02-29&Category=sms&unknown=ignored",
+		"accountId=" + f.Child + "&startDate=2024-02-01&endDate=2024-02-29&category=sms",
+		"ACCOUNTID=" + f.Child + "&STARTDATE=2024-02-01&ENDDATE=2024-02-29&CATEGORY=sms",
+		"accountid=" + f.Child + "&StartDate=2024-02-01&enddate=2024-02-29&Category=sms&unknown=ignored",
 	} {
 		for _, path := range []string{"/billing/usage?", "/api/ListUsageRecords?", "/json/reply/listusagerecords?"} {
-			got := f.records(path+q, tok)
+			got := f.Records(path+q, tok)
 			if len(got) != 1 {
 				t.Fatalf("%s%s: %+v", path, q, got)
 			}
 			sameRecord(t, path+q, got[0], want[0])
 		}
 	}
-	f.get("/billing/usage?accountId="+f.child+"&AccountId="+f.other, tok).expectError(t, 400, "Invalid")
+	f.Get("/billing/usage?accountId="+f.Child+"&AccountId="+f.Other, tok).ExpectError(t, 400, "Invalid")
 }
 
 func TestJSONP(t *testing.T) {
 	f := newFormatsEnv(t, repotest.Open(t, "sqlite"))
-	tok := f.manager(f.parent)
+	tok := f.Manager(f.Parent)
 	q := "?" + f.query + "&Category=calls"
-	json := f.get("/billing/usage"+q, tok)
+	json := f.Get("/billing/usage"+q, tok)
 
-	r := f.get("/billing/usage"+q+"&callback=app.onUsage", tok)
+	r := f.Get("/billing/usage"+q+"&callback=app.onUsage", tok)
 	checkFraming(t, r)
 	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/javascript; charset=utf-8" ||
-		string(r.body) != "/**/app.onUsage("+string(json.body)+");" {
-		t.Fatalf("%d %q %s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
+		string(r.Body) != "/**/app.onUsage("+string(json.Body)+");" {
+		t.Fatalf("%d %q %s", r.StatusCode, r.Header.Get("Content-Type"), r.Body)
 	}
 	// An error after the request was admitted is wrapped too.
-	r = f.get("/billing/usage?AccountId="+f.other+"&callback=cb", tok)
-	if r.StatusCode != 403 || !strings.HasPrefix(string(r.body), `/**/cb({"responseStatus":{"errorCode":"Forbidden"`) {
-		t.Errorf("%d %s", r.StatusCode, r.body)
+	r = f.Get("/billing/usage?AccountId="+f.Other+"&callback=cb", tok)
+	if r.StatusCode != 403 || !strings.HasPrefix(string(r.Body), `/**/cb({"responseStatus":{"errorCode":"Forbidden"`) {
+		t.Errorf("%d %s", r.StatusCode, r.Body)
 	}
 	for name, path := range map[string]string{
 		"not an identifier": "/billing/usage" + q + "&callback=" + url.QueryEscape("alert(1)//"),
@@ -448,44 +449,44 @@ func TestJSONP(t *testing.T) {
 		"not JSON":          "/billing/usage.xml" + q + "&callback=cb",
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := f.get(path, tok)
-			eb := r.expectError(t, 400, "Invalid")
+			r := f.Get(path, tok)
+			eb := r.ExpectError(t, 400, "Invalid")
 			if r.Header.Get("Content-Type") != "application/json; charset=utf-8" || eb.ResponseStatus.Errors[0].FieldName != "callback" {
-				t.Errorf("%q %s", r.Header.Get("Content-Type"), r.body)
+				t.Errorf("%q %s", r.Header.Get("Content-Type"), r.Body)
 			}
 		})
 	}
 	t.Run("cookie authentication", func(t *testing.T) {
-		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/billing/usage"+q+"&callback=cb", nil)
+		req, _ := http.NewRequest(http.MethodGet, f.Srv.URL+"/billing/usage"+q+"&callback=cb", nil)
 		req.AddCookie(&http.Cookie{Name: "ss-tok", Value: tok})
-		r := f.send(req)
-		r.expectError(t, 400, "Invalid")
-		if !strings.Contains(string(r.body), "Authorization") {
-			t.Errorf("%s", r.body)
+		r := f.Send(req)
+		r.ExpectError(t, 400, "Invalid")
+		if !strings.Contains(string(r.Body), "Authorization") {
+			t.Errorf("%s", r.Body)
 		}
 	})
 }
 
 func TestIngestionBodies(t *testing.T) {
 	f := newFormatsEnv(t, repotest.Open(t, "sqlite"))
-	admin := f.admin()
-	post := func(path, contentType, body string) response {
-		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+path, strings.NewReader(body))
+	admin := f.Admin()
+	post := func(path, contentType, body string) handlertest.Response {
+		req, _ := http.NewRequest(http.MethodPost, f.Srv.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+admin)
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
 		}
-		return f.send(req)
+		return f.Send(req)
 	}
 	jsvEvent := func(id string) string {
-		return "{id:" + id + ",accountSid:" + f.child + ",category:sms-inbound-longcode,occurredAt:\"2024-02-10T08:00:00Z\",count:2,price:0.02}"
+		return "{id:" + id + ",accountSid:" + f.Child + ",category:sms-inbound-longcode,occurredAt:\"2024-02-10T08:00:00Z\",count:2,price:0.02}"
 	}
-	accepted := func(r response, n int) {
+	accepted := func(r handlertest.Response, n int) {
 		t.Helper()
 		var out servicestack.RecordUsageEventsResponse
-		r.json(t, &out)
+		r.JSON(t, &out)
 		if r.StatusCode != 200 || out.Accepted != n {
-			t.Fatalf("%d %s", r.StatusCode, r.body)
+			t.Fatalf("%d %s", r.StatusCode, r.Body)
 		}
 	}
 	accepted(post("/billing/usage/events", "text/jsv", "{events:["+jsvEvent("j1")+","+jsvEvent("j2")+"]}"), 2)
@@ -493,29 +494,29 @@ func TestIngestionBodies(t *testing.T) {
 	accepted(post("/api/RecordUsageEvents", "application/x-www-form-urlencoded", "events="+url.QueryEscape("["+jsvEvent("f1")+"]")), 1)
 
 	// The answer comes in the negotiated format too.
-	r := post("/billing/usage/events.jsv", "application/json", `{"events":[`+`{"id":"j1","accountSid":"`+f.child+`","category":"sms-inbound-longcode","occurredAt":"2024-02-10T08:00:00Z","count":2,"price":"0.02"}]}`)
-	if r.StatusCode != 200 || string(r.body) != "{accepted:0,duplicates:1,duplicateIndexes:[0]}" {
-		t.Errorf("duplicate as JSV: %d %s", r.StatusCode, r.body)
+	r := post("/billing/usage/events.jsv", "application/json", `{"events":[`+`{"id":"j1","accountSid":"`+f.Child+`","category":"sms-inbound-longcode","occurredAt":"2024-02-10T08:00:00Z","count":2,"price":"0.02"}]}`)
+	if r.StatusCode != 200 || string(r.Body) != "{accepted:0,duplicates:1,duplicateIndexes:[0]}" {
+		t.Errorf("duplicate as JSV: %d %s", r.StatusCode, r.Body)
 	}
 
-	got := f.records("/billing/usage?"+f.query+"&Category=sms-inbound", admin)
+	got := f.Records("/billing/usage?"+f.query+"&Category=sms-inbound", admin)
 	if len(got) != 1 || *got[0].Count != 8 || got[0].Price.String() != "0.08" {
 		t.Errorf("sms-inbound after ingestion %+v", got)
 	}
 
-	post("/billing/usage/events", "text/jsv", "{events:[],extra:1}").expectError(t, 400, "Invalid")
-	post("/billing/usage/events", "text/jsv", "{events:[{id:x,accountSid:"+f.child+",category:calls,occurredAt:\"2024-02-10T08:00:00Z\",prise:1}]}").expectError(t, 400, "Invalid")
-	post("/billing/usage/events", "text/jsv", "{events:[").expectError(t, 400, "Invalid")
-	post("/billing/usage/events", "application/xml", "<events/>").expectError(t, 415, "UnsupportedMediaType")
+	post("/billing/usage/events", "text/jsv", "{events:[],extra:1}").ExpectError(t, 400, "Invalid")
+	post("/billing/usage/events", "text/jsv", "{events:[{id:x,accountSid:"+f.Child+",category:calls,occurredAt:\"2024-02-10T08:00:00Z\",prise:1}]}").ExpectError(t, 400, "Invalid")
+	post("/billing/usage/events", "text/jsv", "{events:[").ExpectError(t, 400, "Invalid")
+	post("/billing/usage/events", "application/xml", "<events/>").ExpectError(t, 415, "UnsupportedMediaType")
 }
 
 func TestMetadataAndTypeScript(t *testing.T) {
 	f := newFormatsEnv(t, repotest.Open(t, "sqlite"))
-	r := f.get("/metadata", "")
+	r := f.Get("/metadata", "")
 	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("%d %q", r.StatusCode, r.Header.Get("Content-Type"))
 	}
-	page := string(r.body)
+	page := string(r.Body)
 	for _, want := range []string{
 		"ListUsageRecords", "RecordUsageEvents", "/billing/usage[.json|.jsv|.xml|.csv]", "/api/ListUsageRecords",
 		"/{json|jsv|xml|csv}/reply/ListUsageRecords", "SystemAdministrator or Manager", "<td>AccountId</td>", "<td>StartDate</td>",
@@ -527,22 +528,22 @@ func TestMetadataAndTypeScript(t *testing.T) {
 			t.Errorf("/metadata lacks %q", want)
 		}
 	}
-	if r := f.get("/metadata?op=listusagerecords", ""); r.StatusCode != 200 || strings.Contains(string(r.body), "RecordUsageEvents") {
+	if r := f.Get("/metadata?op=listusagerecords", ""); r.StatusCode != 200 || strings.Contains(string(r.Body), "RecordUsageEvents") {
 		t.Errorf("?op= filter: %d", r.StatusCode)
 	}
 	if r.Header.Get("Content-Security-Policy") == "" {
 		t.Error("no Content-Security-Policy")
 	}
 
-	r = f.get("/types/typescript", "")
-	ts := string(r.body)
+	r = f.Get("/types/typescript", "")
+	ts := string(r.Body)
 	for _, want := range []string{
 		"export interface IReturn<T>", "export class UsageRecord\n{", "    public count?: number;", "    public price: number;",
 		"// @Route(\"/billing/usage\", \"GET\")", "export class ListUsageRecords implements IReturn<UsageRecord[]>, IGet",
 		"    public accountId?: string;", "public createResponse() { return new Array<UsageRecord>(); }",
 		"public getTypeName() { return 'ListUsageRecords'; }", "public getMethod() { return 'GET'; }",
 		"export class RecordUsageEvents implements IReturn<RecordUsageEventsResponse>, IPost",
-		"export class ResponseStatus", "BaseUrl: " + f.srv.URL,
+		"export class ResponseStatus", "BaseUrl: " + f.Srv.URL,
 	} {
 		if !strings.Contains(ts, want) {
 			t.Errorf("/types/typescript lacks %q", want)

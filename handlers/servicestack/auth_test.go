@@ -1,4 +1,4 @@
-package handlers_test
+package servicestack_test
 
 import (
 	"crypto/rand"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -23,8 +24,8 @@ func claims(roles []string, accounts []string, mod func(*auth.Claims)) *auth.Cla
 	c := &auth.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   "user-1",
-			IssuedAt:  jwt.NewNumericDate(frozenNow.Add(-time.Minute)),
-			ExpiresAt: jwt.NewNumericDate(frozenNow.Add(time.Hour)),
+			IssuedAt:  jwt.NewNumericDate(handlertest.Now.Add(-time.Minute)),
+			ExpiresAt: jwt.NewNumericDate(handlertest.Now.Add(time.Hour)),
 		},
 		Roles:      roles,
 		AccountIDs: accounts,
@@ -46,17 +47,17 @@ func sign(t *testing.T, method jwt.SigningMethod, key any, c *auth.Claims) strin
 
 func TestAuthMatrix(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		e := newEnv(t, store, func(c *auth.JWTConfig) { c.Issuer, c.Audience = "billing-tests", "billing-api" })
+		e := handlertest.New(t, store, func(c *auth.JWTConfig) { c.Issuer, c.Audience = "billing-tests", "billing-api" })
 		day := models.NewDate(2024, 1, 1)
-		parent := e.account("Parent", "", day)
-		child := e.account("Child", parent, day)
-		grandchild := e.account("Grandchild", child, day)
-		other := e.account("Other", "", day)
+		parent := e.Account("Parent", "", day)
+		child := e.Account("Child", parent, day)
+		grandchild := e.Account("Grandchild", child, day)
+		other := e.Account("Other", "", day)
 		unknown := models.NewAccountSid()
 		path := func(sid string) string { return "/billing/usage?AccountId=" + sid }
 
 		good := func(roles []string, accounts ...string) string {
-			return sign(t, jwt.SigningMethodHS256, testSecret, claims(roles, accounts, func(c *auth.Claims) {
+			return sign(t, jwt.SigningMethodHS256, handlertest.Secret, claims(roles, accounts, func(c *auth.Claims) {
 				c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"}
 			}))
 		}
@@ -80,23 +81,23 @@ func TestAuthMatrix(t *testing.T) {
 			{"garbage token", "not.a.jwt", path(parent), 401, "TokenException"},
 			{"bad signature", sign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-12345"), claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"} })), path(parent), 401, "TokenException"},
 			{"alg none", header + "." + payload + ".", path(parent), 401, "TokenException"},
-			{"wrong algorithm HS384", sign(t, jwt.SigningMethodHS384, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"} })), path(parent), 401, "TokenException"},
+			{"wrong algorithm HS384", sign(t, jwt.SigningMethodHS384, handlertest.Secret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"} })), path(parent), 401, "TokenException"},
 			{"wrong algorithm RS256", sign(t, jwt.SigningMethodRS256, rsaKey, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"} })), path(parent), 401, "TokenException"},
-			{"expired", sign(t, jwt.SigningMethodHS256, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) {
+			{"expired", sign(t, jwt.SigningMethodHS256, handlertest.Secret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) {
 				c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"}
-				c.ExpiresAt = jwt.NewNumericDate(frozenNow.Add(-time.Hour))
+				c.ExpiresAt = jwt.NewNumericDate(handlertest.Now.Add(-time.Hour))
 			})), path(parent), 401, "TokenException"},
-			{"no expiry", sign(t, jwt.SigningMethodHS256, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) {
+			{"no expiry", sign(t, jwt.SigningMethodHS256, handlertest.Secret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) {
 				c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"}
 				c.ExpiresAt = nil
 			})), path(parent), 401, "TokenException"},
-			{"not valid yet", sign(t, jwt.SigningMethodHS256, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) {
+			{"not valid yet", sign(t, jwt.SigningMethodHS256, handlertest.Secret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) {
 				c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"billing-api"}
-				c.NotBefore = jwt.NewNumericDate(frozenNow.Add(time.Hour))
+				c.NotBefore = jwt.NewNumericDate(handlertest.Now.Add(time.Hour))
 			})), path(parent), 401, "TokenException"},
-			{"wrong issuer", sign(t, jwt.SigningMethodHS256, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "someone-else", jwt.ClaimStrings{"billing-api"} })), path(parent), 401, "TokenException"},
-			{"wrong audience", sign(t, jwt.SigningMethodHS256, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"other-api"} })), path(parent), 401, "TokenException"},
-			{"no audience", sign(t, jwt.SigningMethodHS256, testSecret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer = "billing-tests" })), path(parent), 401, "TokenException"},
+			{"wrong issuer", sign(t, jwt.SigningMethodHS256, handlertest.Secret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "someone-else", jwt.ClaimStrings{"billing-api"} })), path(parent), 401, "TokenException"},
+			{"wrong audience", sign(t, jwt.SigningMethodHS256, handlertest.Secret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer, c.Audience = "billing-tests", jwt.ClaimStrings{"other-api"} })), path(parent), 401, "TokenException"},
+			{"no audience", sign(t, jwt.SigningMethodHS256, handlertest.Secret, claims([]string{auth.RoleSystemAdministrator}, nil, func(c *auth.Claims) { c.Issuer = "billing-tests" })), path(parent), 401, "TokenException"},
 			{"missing role", good([]string{"Viewer"}, parent), path(parent), 403, "Forbidden"},
 			{"role in the wrong case", good([]string{"manager"}, parent), path(parent), 403, "Forbidden"},
 			{"admin reads any account", admin, path(other), 200, ""},
@@ -113,55 +114,55 @@ func TestAuthMatrix(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				r := e.get(c.path, c.token)
+				r := e.Get(c.path, c.token)
 				if c.status == 200 {
 					if r.StatusCode != 200 {
-						t.Fatalf("status %d: %s", r.StatusCode, r.body)
+						t.Fatalf("status %d: %s", r.StatusCode, r.Body)
 					}
 					return
 				}
-				r.expectError(t, c.status, c.code)
+				r.ExpectError(t, c.status, c.code)
 				if c.status == 401 && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
 					t.Errorf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
 				}
-				if strings.Contains(string(r.body), "golang") || strings.Contains(string(r.body), "jwt.") {
-					t.Errorf("error leaks internals: %s", r.body)
+				if strings.Contains(string(r.Body), "golang") || strings.Contains(string(r.Body), "jwt.") {
+					t.Errorf("error leaks internals: %s", r.Body)
 				}
 			})
 		}
 
 		t.Run("ss-tok cookie", func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path(child), nil)
+			req, _ := http.NewRequest(http.MethodGet, e.Srv.URL+path(child), nil)
 			req.AddCookie(&http.Cookie{Name: "ss-tok", Value: manager})
-			if r := e.send(req); r.StatusCode != 200 {
-				t.Fatalf("status %d: %s", r.StatusCode, r.body)
+			if r := e.Send(req); r.StatusCode != 200 {
+				t.Fatalf("status %d: %s", r.StatusCode, r.Body)
 			}
 		})
 		t.Run("basic credentials are not a bearer token", func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path(child), nil)
+			req, _ := http.NewRequest(http.MethodGet, e.Srv.URL+path(child), nil)
 			req.SetBasicAuth(parent, "x")
 			req.AddCookie(&http.Cookie{Name: "ss-tok", Value: manager})
-			e.send(req).expectError(t, 401, "Unauthorized")
+			e.Send(req).ExpectError(t, 401, "Unauthorized")
 		})
 		t.Run("ingestion needs SystemAdministrator", func(t *testing.T) {
 			body := []byte(`{"events":[{"id":"e1","accountSid":"` + parent + `","category":"calls","occurredAt":"2024-01-02T00:00:00Z"}]}`)
-			e.do(http.MethodPost, "/billing/usage/events", manager, body).expectError(t, 403, "Forbidden")
-			e.do(http.MethodPost, "/billing/usage/events", "", body).expectError(t, 401, "Unauthorized")
-			if r := e.do(http.MethodPost, "/billing/usage/events", admin, body); r.StatusCode != 200 {
-				t.Fatalf("admin ingest: %d %s", r.StatusCode, r.body)
+			e.Do(http.MethodPost, "/billing/usage/events", manager, body).ExpectError(t, 403, "Forbidden")
+			e.Do(http.MethodPost, "/billing/usage/events", "", body).ExpectError(t, 401, "Unauthorized")
+			if r := e.Do(http.MethodPost, "/billing/usage/events", admin, body); r.StatusCode != 200 {
+				t.Fatalf("admin ingest: %d %s", r.StatusCode, r.Body)
 			}
 		})
 	})
 }
 
 func TestHealthChecksNeedNoAuth(t *testing.T) {
-	e := newEnv(t, repotest.Open(t, "sqlite"))
+	e := handlertest.New(t, repotest.Open(t, "sqlite"))
 	for _, p := range []string{"/healthz", "/readyz"} {
-		if r := e.get(p, ""); r.StatusCode != 200 {
-			t.Errorf("GET %s: %d %s", p, r.StatusCode, r.body)
+		if r := e.Get(p, ""); r.StatusCode != 200 {
+			t.Errorf("GET %s: %d %s", p, r.StatusCode, r.Body)
 		}
 	}
-	e.get("/no/such/route", "").expectError(t, 404, "NotFound")
+	e.Get("/no/such/route", "").ExpectError(t, 404, "NotFound")
 }
 
 // rawToken signs any header and claims text with the test secret, so that
@@ -170,7 +171,7 @@ func rawToken(t *testing.T, header, claims string) string {
 	t.Helper()
 	enc := base64.RawURLEncoding.EncodeToString
 	signing := enc([]byte(header)) + "." + enc([]byte(claims))
-	sig, err := jwt.SigningMethodHS256.Sign(signing, testSecret)
+	sig, err := jwt.SigningMethodHS256.Sign(signing, handlertest.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,9 +182,9 @@ func rawToken(t *testing.T, header, claims string) string {
 // with the real reason, on both faces and by cookie too.
 func TestLenientTokensRefused(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		e := newEnv(t, store, func(c *auth.JWTConfig) { c.Issuer, c.Audience = "billing-tests", "billing-api" })
-		sid := e.account("Parent", "", models.NewDate(2024, 1, 1))
-		exp := frozenNow.Add(time.Hour).Unix()
+		e := handlertest.New(t, store, func(c *auth.JWTConfig) { c.Issuer, c.Audience = "billing-tests", "billing-api" })
+		sid := e.Account("Parent", "", models.NewDate(2024, 1, 1))
+		exp := handlertest.Now.Add(time.Hour).Unix()
 		const hdr = `{"alg":"HS256","typ":"JWT"}`
 		rest := fmt.Sprintf(`"iss":"billing-tests","aud":"billing-api","sub":"u1","exp":%d,"accountIds":["%s"]`, exp, sid)
 		good := rawToken(t, hdr, `{`+rest+`,"roles":["SystemAdministrator"]}`)
@@ -200,29 +201,29 @@ func TestLenientTokensRefused(t *testing.T) {
 		servicestack := "/billing/usage?AccountId=" + sid
 		restcomm := "/2010-04-01/Accounts/" + sid + "/Usage/Records.json"
 		for _, p := range []string{servicestack, restcomm} {
-			if r := e.get(p, good); r.StatusCode != 200 {
-				t.Fatalf("GET %s with a well-formed token: %d %s", p, r.StatusCode, r.body)
+			if r := e.Get(p, good); r.StatusCode != 200 {
+				t.Fatalf("GET %s with a well-formed token: %d %s", p, r.StatusCode, r.Body)
 			}
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				eb := e.get(servicestack, c.token).expectError(t, 401, "TokenException")
+				eb := e.Get(servicestack, c.token).ExpectError(t, 401, "TokenException")
 				if !strings.Contains(eb.ResponseStatus.Message, c.reason) {
 					t.Errorf("ServiceStack message %q, want %q", eb.ResponseStatus.Message, c.reason)
 				}
-				req, _ := http.NewRequest(http.MethodGet, e.srv.URL+servicestack, nil)
+				req, _ := http.NewRequest(http.MethodGet, e.Srv.URL+servicestack, nil)
 				req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: c.token})
-				e.send(req).expectError(t, 401, "TokenException")
+				e.Send(req).ExpectError(t, 401, "TokenException")
 
-				r := e.get(restcomm, c.token)
+				r := e.Get(restcomm, c.token)
 				var tw struct {
 					Code    int    `json:"code"`
 					Message string `json:"message"`
 					Status  int    `json:"status"`
 				}
-				r.json(t, &tw)
+				r.JSON(t, &tw)
 				if r.StatusCode != 401 || tw.Code != 20003 || tw.Status != 401 || !strings.Contains(tw.Message, c.reason) {
-					t.Errorf("Restcomm: %d %s, want 401 code 20003 saying %q", r.StatusCode, r.body, c.reason)
+					t.Errorf("Restcomm: %d %s, want 401 code 20003 saying %q", r.StatusCode, r.Body, c.reason)
 				}
 			})
 		}
@@ -232,18 +233,18 @@ func TestLenientTokensRefused(t *testing.T) {
 // TestReadyzRetryAfter: both kinds of 503 from /readyz say when to retry.
 func TestReadyzRetryAfter(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		starting, _ := newSignInEnv(t, store, func(c *handlers.Config) { c.Ready = func() bool { return false } })
-		down, _ := newSignInEnv(t, store, nil)
-		if r := down.get("/readyz", ""); r.StatusCode != 200 || r.Header.Get("Retry-After") != "" {
-			t.Fatalf("ready: %d %q %s", r.StatusCode, r.Header.Get("Retry-After"), r.body)
+		starting, _ := handlertest.NewSignIn(t, store, func(c *handlers.Config) { c.Ready = func() bool { return false } })
+		down, _ := handlertest.NewSignIn(t, store, nil)
+		if r := down.Get("/readyz", ""); r.StatusCode != 200 || r.Header.Get("Retry-After") != "" {
+			t.Fatalf("ready: %d %q %s", r.StatusCode, r.Header.Get("Retry-After"), r.Body)
 		}
 		if err := store.Close(); err != nil { // the database goes away
 			t.Fatal(err)
 		}
-		for name, e := range map[string]*env{"not migrated yet": starting, "database unreachable": down} {
-			r := e.get("/readyz", "")
+		for name, e := range map[string]*handlertest.Env{"not migrated yet": starting, "database unreachable": down} {
+			r := e.Get("/readyz", "")
 			if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "1" {
-				t.Errorf("%s: %d Retry-After %q %s", name, r.StatusCode, r.Header.Get("Retry-After"), r.body)
+				t.Errorf("%s: %d Retry-After %q %s", name, r.StatusCode, r.Header.Get("Retry-After"), r.Body)
 			}
 		}
 	})

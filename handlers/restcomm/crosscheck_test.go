@@ -1,4 +1,4 @@
-package handlers_test
+package restcomm_test
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
@@ -54,17 +55,17 @@ func (s figures) String() string {
 }
 
 // fetchAll reads every page of a JSON list by following next_page_uri.
-func (f *family) fetchAll(t *testing.T, path string) []wireRecord {
+func fetchAll(f *handlertest.Family, t *testing.T, path string) []wireRecord {
 	t.Helper()
 	var all []wireRecord
 	for path != "" {
-		r := f.basicGet(path, f.parent, "")
-		r.wantStatus(t, 200)
+		r := f.BasicGet(path, f.Parent, "")
+		r.WantStatus(t, 200)
 		var page struct {
 			Next    *string      `json:"next_page_uri"`
 			Records []wireRecord `json:"usage_records"`
 		}
-		r.json(t, &page)
+		r.JSON(t, &page)
 		all = append(all, page.Records...)
 		path = ""
 		if page.Next != nil {
@@ -80,7 +81,7 @@ func (f *family) fetchAll(t *testing.T, path string) []wireRecord {
 // months; and bucketed answers list exactly the categories with usage.
 func TestUsageRecordsCrossCheck(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
+		f := handlertest.NewFamily(t, store)
 		rng := rand.New(rand.NewPCG(2024, 3))
 		first := models.NewDate(2022, 12, 1)
 		var leaves []string
@@ -89,13 +90,13 @@ func TestUsageRecordsCrossCheck(t *testing.T) {
 				leaves = append(leaves, c.Name)
 			}
 		}
-		family := []string{f.parent, f.child, f.child2, f.grandchild}
+		members := []string{f.Parent, f.Child, f.Child2, f.Grandchild}
 		var events []models.UsageEvent
 		for i := range 600 {
 			day := first + models.Date(rng.IntN(int(models.NewDate(2024, 3, 15)-first)+1))
 			events = append(events, models.UsageEvent{
 				ID:         fmt.Sprintf("random-%d", i),
-				AccountSid: family[rng.IntN(len(family))],
+				AccountSid: members[rng.IntN(len(members))],
 				Category:   leaves[rng.IntN(len(leaves))],
 				OccurredAt: day.Time().Add(time.Duration(rng.IntN(86400)) * time.Second),
 				Count:      int64(rng.IntN(6)),
@@ -103,15 +104,15 @@ func TestUsageRecordsCrossCheck(t *testing.T) {
 				Price:      models.Micros(rng.Int64N(6_000_000) - 1_000_000), // credits too
 			})
 		}
-		f.record(events...)
+		f.Record(events...)
 
 		query := func(account, sub string, v url.Values) string {
-			return recordsPath("/2010-04-01", account, sub+".json") + "?" + v.Encode()
+			return handlertest.RecordsPath("/2010-04-01", account, sub+".json") + "?" + v.Encode()
 		}
 		for i := range 12 {
 			start := first + models.Date(rng.IntN(480))
 			end := start + models.Date(rng.IntN(420))
-			account := []string{f.parent, f.child}[rng.IntN(2)]
+			account := []string{f.Parent, f.Child}[rng.IntN(2)]
 			category := models.Categories()[rng.IntN(26)].Name
 			if i%2 == 0 { // categories with children, or totalprice, half the time
 				category = []string{"calls", "calls-inbound", "sms", "sms-outbound", "phonenumbers", "shortcodes", "totalprice"}[rng.IntN(7)]
@@ -121,10 +122,10 @@ func TestUsageRecordsCrossCheck(t *testing.T) {
 				v.Set("IncludeSubaccounts", "false")
 			}
 			t.Run(fmt.Sprintf("%d %s %s..%s", i, category, start, end), func(t *testing.T) {
-				allTime := f.fetchAll(t, query(account, "AllTime", v))
-				daily := f.fetchAll(t, query(account, "Daily", v))
-				monthly := f.fetchAll(t, query(account, "Monthly", v))
-				yearly := f.fetchAll(t, query(account, "Yearly", v))
+				allTime := fetchAll(f, t, query(account, "AllTime", v))
+				daily := fetchAll(f, t, query(account, "Daily", v))
+				monthly := fetchAll(f, t, query(account, "Monthly", v))
+				yearly := fetchAll(f, t, query(account, "Yearly", v))
 				if len(allTime) != 1 || len(daily) != int(end-start)+1 {
 					t.Fatalf("%d AllTime records, %d days", len(allTime), len(daily))
 				}
@@ -145,9 +146,9 @@ func TestUsageRecordsCrossCheck(t *testing.T) {
 			end := start + models.Date(rng.IntN(200))
 			v := url.Values{"StartDate": {start.String()}, "EndDate": {end.String()}, "PageSize": {"211"}}
 			t.Run(fmt.Sprintf("every category %d %s..%s", i, start, end), func(t *testing.T) {
-				allTime := f.fetchAll(t, query(f.parent, "AllTime", v))
+				allTime := fetchAll(f, t, query(f.Parent, "AllTime", v))
 				byCategory := map[string][]wireRecord{}
-				for _, d := range f.fetchAll(t, query(f.parent, "Daily", v)) {
+				for _, d := range fetchAll(f, t, query(f.Parent, "Daily", v)) {
 					byCategory[d.Category] = append(byCategory[d.Category], d)
 				}
 				for _, a := range allTime {

@@ -1,4 +1,4 @@
-package handlers_test
+package restcomm_test
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
 	twilio "github.com/twilio/twilio-go"
@@ -51,12 +52,12 @@ func (tr *toTestServer) requests() []string {
 
 // twilioClient is the official Twilio client with an account's credentials,
 // talking to the test server.
-func (f *family) twilioClient(t *testing.T, account, token string) (*twilio.RestClient, *toTestServer) {
+func twilioClient(f *handlertest.Family, t *testing.T, account, token string) (*twilio.RestClient, *toTestServer) {
 	t.Helper()
 	// Edge and region settings would rename the host the client addresses.
 	t.Setenv("TWILIO_EDGE", "")
 	t.Setenv("TWILIO_REGION", "")
-	target, err := url.Parse(f.srv.URL)
+	target, err := url.Parse(f.Srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,8 +213,8 @@ func str(p *string) string {
 
 func TestTwilioClientSubresources(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
-		rc, tr := f.twilioClient(t, f.parent, f.tokens[f.parent])
+		f := handlertest.NewFamily(t, store)
+		rc, tr := twilioClient(f, t, f.Parent, f.Tokens[f.Parent])
 		today, created := "2024-03-15", "2023-01-10"
 		zero := func(c, s, e string) want { return want{c, s, e, "0", "0", "0"} }
 
@@ -223,7 +224,7 @@ func TestTwilioClientSubresources(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				checkSome(t, recs, f.parent, 26,
+				checkSome(t, recs, f.Parent, 26,
 					want{"calls", created, today, "8", "26", "0.207"},
 					want{"sms", created, today, "9", "9", "0.0711"},
 					want{"phonenumbers", created, today, "1", "1", "1.15"},
@@ -242,7 +243,7 @@ func TestTwilioClientSubresources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkSome(t, recs, f.parent, 26,
+			checkSome(t, recs, f.Parent, 26,
 				want{"calls", today, today, "6", "19", "0.202"},
 				want{"calls-inbound-local", today, today, "3", "10", "0.085"},
 				want{"calls-outbound", today, today, "3", "9", "0.117"},
@@ -254,14 +255,14 @@ func TestTwilioClientSubresources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkSome(t, recs, f.parent, 26, want{"calls", "2024-03-14", "2024-03-14", "1", "3", "0.039"})
+			checkSome(t, recs, f.Parent, 26, want{"calls", "2024-03-14", "2024-03-14", "1", "3", "0.039"})
 		})
 		t.Run("ThisMonth, whatever the dates say", func(t *testing.T) {
 			recs, err := listRecords(rc, "ThisMonth", api.ListUsageRecordParams{StartDate: ptr("2020-01-01"), EndDate: ptr("2020-01-31")})
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkSome(t, recs, f.parent, 26,
+			checkSome(t, recs, f.Parent, 26,
 				want{"calls", "2024-03-01", "2024-03-31", "7", "22", "0.191"},
 				want{"recordings", "2024-03-01", "2024-03-31", "2", "5", "0.0125"},
 				want{"totalprice", "2024-03-01", "2024-03-31", "-", "0.2035", "0.2035"},
@@ -272,14 +273,14 @@ func TestTwilioClientSubresources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkAll(t, recs, f.parent, want{"sms-outbound-longcode", "2024-02-01", "2024-02-29", "5", "5", "0.0395"})
+			checkAll(t, recs, f.Parent, want{"sms-outbound-longcode", "2024-02-01", "2024-02-29", "5", "5", "0.0395"})
 		})
 		t.Run("Daily", func(t *testing.T) {
 			recs, err := listRecords(rc, "Daily", api.ListUsageRecordParams{Category: ptr("calls"), StartDate: ptr("2024-03-13"), EndDate: ptr("2024-03-15")})
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkAll(t, recs, f.parent,
+			checkAll(t, recs, f.Parent,
 				zero("calls", "2024-03-13", "2024-03-13"),
 				want{"calls", "2024-03-14", "2024-03-14", "1", "3", "0.039"},
 				want{"calls", today, today, "6", "19", "0.202"},
@@ -290,7 +291,7 @@ func TestTwilioClientSubresources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkAll(t, recs, f.parent,
+			checkAll(t, recs, f.Parent,
 				zero("sms", "2024-01-15", "2024-01-31"),
 				want{"sms", "2024-02-01", "2024-02-29", "9", "9", "0.0711"},
 				zero("sms", "2024-03-01", today),
@@ -301,7 +302,7 @@ func TestTwilioClientSubresources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkAll(t, recs, f.parent,
+			checkAll(t, recs, f.Parent,
 				want{"totalprice", "2023-06-15", "2023-12-31", "-", "0.026", "0.026"},
 				want{"totalprice", "2024-01-01", today, "-", "1.4246", "1.4246"},
 			)
@@ -312,7 +313,7 @@ func TestTwilioClientSubresources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkAll(t, recs, f.parent,
+			checkAll(t, recs, f.Parent,
 				want{"calls", "2024-03-14", "2024-03-14", "1", "3", "0.039"},
 				want{"calls", today, today, "6", "19", "0.202"},
 			)
@@ -320,7 +321,7 @@ func TestTwilioClientSubresources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkAll(t, recs, f.parent,
+			checkAll(t, recs, f.Parent,
 				want{"calls", "2024-03-01", "2024-03-31", "7", "22", "0.191"},
 				zero("calls", "2024-04-01", "2024-04-14"),
 			)
@@ -334,10 +335,10 @@ func TestTwilioClientSubresources(t *testing.T) {
 
 func TestTwilioClientAccounts(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
-		parent, _ := f.twilioClient(t, f.parent, f.tokens[f.parent])
-		child, _ := f.twilioClient(t, f.child, f.tokens[f.child])
-		grandchild, _ := f.twilioClient(t, f.grandchild, f.tokens[f.grandchild])
+		f := handlertest.NewFamily(t, store)
+		parent, _ := twilioClient(f, t, f.Parent, f.Tokens[f.Parent])
+		child, _ := twilioClient(f, t, f.Child, f.Tokens[f.Child])
+		grandchild, _ := twilioClient(f, t, f.Grandchild, f.Tokens[f.Grandchild])
 		today := "2024-03-15"
 		calls := func(t *testing.T, rc *twilio.RestClient, account string, include *bool) (api.ApiV2010UsageRecord, error) {
 			t.Helper()
@@ -360,21 +361,21 @@ func TestTwilioClientAccounts(t *testing.T) {
 				{ptr(true), want{"calls", today, today, "6", "19", "0.202"}},
 				{ptr(false), want{"calls", today, today, "2", "7", "0.091"}},
 			} {
-				rec, err := calls(t, parent, f.parent, c.include)
+				rec, err := calls(t, parent, f.Parent, c.include)
 				if err != nil {
 					t.Fatal(err)
 				}
-				checkRecord(t, rec, f.parent, c.want)
+				checkRecord(t, rec, f.Parent, c.want)
 			}
 		})
 		t.Run("parent credentials read a sub-account and its sub-accounts", func(t *testing.T) {
-			rec, err := calls(t, parent, f.child, nil)
+			rec, err := calls(t, parent, f.Child, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkRecord(t, rec, f.child, want{"calls", today, today, "3", "10", "0.085"})
+			checkRecord(t, rec, f.Child, want{"calls", today, today, "3", "10", "0.085"})
 			for include, n := range map[bool]string{true: "2", false: "0"} {
-				recs, err := listRecords(parent, "ThisMonth", api.ListUsageRecordParams{PathAccountSid: &f.child, Category: ptr("recordings"), IncludeSubaccounts: &include})
+				recs, err := listRecords(parent, "ThisMonth", api.ListUsageRecordParams{PathAccountSid: &f.Child, Category: ptr("recordings"), IncludeSubaccounts: &include})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -382,7 +383,7 @@ func TestTwilioClientAccounts(t *testing.T) {
 					t.Errorf("IncludeSubaccounts=%v: %s recordings, want %s", include, *recs[0].Count, n)
 				}
 			}
-			if _, err := calls(t, parent, f.grandchild, nil); err != nil {
+			if _, err := calls(t, parent, f.Grandchild, nil); err != nil {
 				t.Errorf("grandchild: %v", err)
 			}
 		})
@@ -392,10 +393,10 @@ func TestTwilioClientAccounts(t *testing.T) {
 				rc      *twilio.RestClient
 				account string
 			}{
-				{"child reads parent", child, f.parent},
-				{"grandchild reads child", grandchild, f.child},
-				{"child reads its sibling", child, f.child2},
-				{"parent reads an unrelated account", parent, f.other},
+				{"child reads parent", child, f.Parent},
+				{"grandchild reads child", grandchild, f.Child},
+				{"child reads its sibling", child, f.Child2},
+				{"parent reads an unrelated account", parent, f.Other},
 				{"parent reads an account that does not exist", parent, "AC" + strings.Repeat("0", 32)},
 			} {
 				t.Run(c.name, func(t *testing.T) {
@@ -406,11 +407,11 @@ func TestTwilioClientAccounts(t *testing.T) {
 		})
 		t.Run("wrong credentials", func(t *testing.T) {
 			for _, creds := range [][2]string{
-				{f.parent, f.tokens[f.child]},
-				{f.parent, "0123456789abcdef0123456789abcdef"},
-				{"AC" + strings.Repeat("0", 32), f.tokens[f.parent]},
+				{f.Parent, f.Tokens[f.Child]},
+				{f.Parent, "0123456789abcdef0123456789abcdef"},
+				{"AC" + strings.Repeat("0", 32), f.Tokens[f.Parent]},
 			} {
-				rc, _ := f.twilioClient(t, creds[0], creds[1])
+				rc, _ := twilioClient(f, t, creds[0], creds[1])
 				_, err := listRecords(rc, "", api.ListUsageRecordParams{})
 				wantTwilioError(t, err, 401, 20003)
 			}
@@ -420,8 +421,8 @@ func TestTwilioClientAccounts(t *testing.T) {
 
 func TestTwilioClientPaging(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
-		rc, tr := f.twilioClient(t, f.parent, f.tokens[f.parent])
+		f := handlertest.NewFamily(t, store)
+		rc, tr := twilioClient(f, t, f.Parent, f.Tokens[f.Parent])
 
 		// 9 categories have usage between 2024-02-25 and 2024-03-15 (20 days):
 		// 180 daily records, which pages of 7 split in every possible way.
@@ -448,7 +449,7 @@ func TestTwilioClientPaging(t *testing.T) {
 		}
 		for i, uri := range sent[1:] {
 			// Follow-up requests carry nothing but what next_page_uri said.
-			for _, p := range []string{"/2010-04-01/Accounts/" + f.parent + "/Usage/Records/Daily.json?", "StartDate=2024-02-25", "EndDate=2024-03-15", "PageSize=7", fmt.Sprintf("Page=%d&", i+1), "PageToken=PA"} {
+			for _, p := range []string{"/2010-04-01/Accounts/" + f.Parent + "/Usage/Records/Daily.json?", "StartDate=2024-02-25", "EndDate=2024-03-15", "PageSize=7", fmt.Sprintf("Page=%d&", i+1), "PageToken=PA"} {
 				if !strings.Contains(uri, p) {
 					t.Errorf("page %d: %s lacks %s", i+1, uri, p)
 				}
@@ -518,8 +519,8 @@ func TestTwilioClientPaging(t *testing.T) {
 
 func TestTwilioClientErrors(t *testing.T) {
 	repotest.Each(t, func(t *testing.T, store *repo.Store) {
-		f := newFamily(t, store)
-		rc, _ := f.twilioClient(t, f.parent, f.tokens[f.parent])
+		f := handlertest.NewFamily(t, store)
+		rc, _ := twilioClient(f, t, f.Parent, f.Tokens[f.Parent])
 		for _, c := range []struct {
 			name   string
 			sub    string

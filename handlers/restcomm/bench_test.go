@@ -1,4 +1,4 @@
-package handlers_test
+package restcomm_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers"
+	"github.com/evovoice/billing/handlers/internal/handlertest"
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo/repotest"
 )
@@ -28,7 +29,7 @@ func BenchmarkUsageRecordsDaily(b *testing.B) {
 		b.Run(backend, func(b *testing.B) {
 			store := repotest.Open(b, backend)
 			ctx := context.Background()
-			first, today := models.NewDate(2021, 3, 16), models.DateOf(frozenNow)
+			first, today := models.NewDate(2021, 3, 16), models.DateOf(handlertest.Now)
 			sid, token := models.NewAccountSid(), models.NewAuthToken()
 			a := models.Account{Sid: sid, Name: "Bench", Currency: "usd", CreatedAt: first.Time()}
 			if err := store.CreateAccount(ctx, a, models.HashAuthToken(token)); err != nil {
@@ -54,12 +55,12 @@ func BenchmarkUsageRecordsDaily(b *testing.B) {
 				}
 				events = events[n:]
 			}
-			verifier, err := auth.NewVerifier(auth.JWTConfig{Algorithm: "HS256", Secret: testSecret})
+			verifier, err := auth.NewVerifier(auth.JWTConfig{Algorithm: "HS256", Secret: handlertest.Secret})
 			if err != nil {
 				b.Fatal(err)
 			}
 			srv := httptest.NewServer(handlers.New(handlers.Config{
-				Store: store, Verifier: verifier, Now: func() time.Time { return frozenNow },
+				Store: store, Verifier: verifier, Now: func() time.Time { return handlertest.Now },
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			}))
 			b.Cleanup(srv.Close)

@@ -60,9 +60,6 @@ func (p Params) Date(name string, today models.Date) *models.Date {
 	return ParseDate(p.errs, name, p.Get(name), today)
 }
 
-// Account reads an optional account SID parameter.
-func (p Params) Account(name string) string { return ParseAccount(p.errs, name, p.Get(name)) }
-
 // Category reads an optional category parameter.
 func (p Params) Category(name string) *models.Category {
 	return ParseCategory(p.errs, name, p.Get(name))

@@ -26,6 +26,9 @@ import (
 type Store interface {
 	auth.Lineages
 	auth.AuthTokens
+	// Sign-in failures are counted in the database, so that every instance
+	// behind a load balancer sees them.
+	auth.ThrottleStore
 	Account(ctx context.Context, sid string) (models.Account, error)
 	AccountOverview(ctx context.Context, sid string) (models.AccountOverview, error)
 	Descendants(ctx context.Context, sid string) ([]string, error)
@@ -120,7 +123,7 @@ func New(cfg Config) *echo.Echo {
 		verifier:   cfg.Verifier,
 		signer:     cfg.Signer,
 		passwords:  auth.NewPasswords(),
-		throttle:   auth.NewSignInThrottle(cfg.NameLimit, cfg.AddrLimit, cfg.Now),
+		throttle:   auth.NewSignInThrottle(cfg.Store, cfg.NameLimit, cfg.AddrLimit, cfg.Now),
 		sessionTTL: cfg.SessionTTL,
 		scope:      auth.NewScope(cfg.Store, models.ErrNotFound),
 		log:        cfg.Logger,

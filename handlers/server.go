@@ -38,6 +38,10 @@ type Store interface {
 	RecordUsageEvents(ctx context.Context, events []models.UsageEvent) (models.IngestResult, error)
 	ListAccounts(ctx context.Context, f models.AccountFilter) (models.AccountPage, error)
 	UserByName(ctx context.Context, name string) (models.User, error)
+	// ReadReplica lets the usage reads made with the returned context go to
+	// a healthy read replica, and says when its data is current to (zero:
+	// the primary serves, current now). Everything else uses the primary.
+	ReadReplica(ctx context.Context) (context.Context, time.Time)
 	Ping(ctx context.Context) error
 	// Unavailable tells whether an error means the database is unreachable,
 	// which requests report as 503 "try again", not as an internal error.

@@ -118,8 +118,8 @@ func (s *Store) SealedAuthToken(ctx context.Context, sid string) ([]byte, error)
 	return sealed, rows.Err()
 }
 
-// Descendants returns the account and all of its sub-accounts, at any depth.
-func (s *Store) Descendants(ctx context.Context, sid string) ([]string, error) {
+// descendants returns the account and all of its sub-accounts, at any depth.
+func (s *Store) descendants(ctx context.Context, sid string) ([]string, error) {
 	var sids []string
 	err := s.db.WithContext(ctx).Raw(`
 		WITH RECURSIVE tree(sid) AS (
@@ -168,10 +168,10 @@ func (s *Store) Lineage(ctx context.Context, sid string) ([]string, error) {
 	return out, nil
 }
 
-// AccountOverview returns, in one statement, an account with what reading
+// accountOverview returns, in one statement, an account with what reading
 // its usage needs first: its lineage, for the scope check, and its first
 // usage day, for default ranges. ErrNotFound when the account does not exist.
-func (s *Store) AccountOverview(ctx context.Context, sid string) (models.AccountOverview, error) {
+func (s *Store) accountOverview(ctx context.Context, sid string) (models.AccountOverview, error) {
 	rows, err := s.query(ctx, `
 		WITH RECURSIVE up(sid, parent_sid, depth) AS (`+s.upwards()+`)
 		SELECT up.sid, a.name, a.parent_sid, a.currency, a.created_at,

@@ -54,6 +54,8 @@ type Store struct {
 	// ingested, when set, is told the accounts of each committed ingestion
 	// that stored new events.
 	ingested func(accounts []string)
+	// replicas serve the reads of contexts from ReadReplica; nil without.
+	replicas *replicaSet
 }
 
 // OnIngest registers f to be told, after each ingestion commit that stored

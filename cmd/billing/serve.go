@@ -39,6 +39,8 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	timeout := f.Duration("request-timeout", handlers.DefaultRequestTimeout, "deadline of each request, its database calls included")
 	natsCfg := f.nats()
 	triggerInterval := f.str("trigger-interval", "BILLING_TRIGGER_INTERVAL", triggers.DefaultInterval.String(), "how often every usage trigger is evaluated, besides after each ingestion")
+	replicaURLs := f.str("replica-urls", "BILLING_DATABASE_REPLICA_URLS", "", "Postgres read replicas (comma-separated URLs) for the usage reads")
+	replicaMaxLag := f.str("replica-max-lag", "BILLING_REPLICA_MAX_LAG", repo.DefaultReplicaMaxLag.String(), "a replica further behind than this is skipped until it catches up")
 	allowPrivate := f.boolean("webhook-allow-private", "BILLING_WEBHOOK_ALLOW_PRIVATE", "let trigger callbacks go to loopback, private and link-local addresses")
 	if err := parse(f, args); err != nil {
 		return err
@@ -88,6 +90,21 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer store.Close()
+	var collectors []prometheus.Collector
+	if urls := splitList(*replicaURLs); len(urls) > 0 {
+		maxLag, err := time.ParseDuration(*replicaMaxLag)
+		if err != nil || maxLag <= 0 {
+			return fmt.Errorf("serve: --replica-max-lag %q is not a positive duration such as 5s", *replicaMaxLag)
+		}
+		if err := store.AddReplicas(urls, maxLag, log); err != nil {
+			return err
+		}
+		checksCtx, stopChecks := context.WithCancel(ctx)
+		checksDone := make(chan struct{})
+		go func() { defer close(checksDone); store.RunReplicaChecks(checksCtx) }()
+		defer func() { stopChecks(); <-checksDone }()
+		collectors = append(collectors, newReplicaCollector(store))
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -126,10 +143,9 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		defer stop()
 	}
 
-	var collectors []prometheus.Collector
 	if *natsCfg.url != "" {
 		m := consume.NewMetrics()
-		collectors = m.Collectors()
+		collectors = append(collectors, m.Collectors()...)
 		stop := startConsumer(ctx, natsCfg.config(log, m), store, ready.Load)
 		defer stop()
 	}

@@ -51,8 +51,17 @@ func (l *Leader) Run(ctx context.Context, jobs func(ctx context.Context)) {
 		jobs(ctx)
 		return
 	}
+	// A pool of one connection of its own, so that holding the lock takes
+	// no connection from the requests; between tries it stays open.
+	own, err := Open(l.store.url)
+	if err != nil {
+		l.log.Error("periodic jobs cannot run: no connection for their lock", "err", err)
+		return
+	}
+	defer own.Close()
+	own.SetMaxConns(1)
 	for ctx.Err() == nil {
-		l.lead(ctx, jobs)
+		l.lead(ctx, own, jobs)
 		select {
 		case <-ctx.Done():
 		case <-time.After(l.Retry):
@@ -62,14 +71,14 @@ func (l *Leader) Run(ctx context.Context, jobs func(ctx context.Context)) {
 
 // lead takes the lock if it is free and, holding it, runs the jobs until
 // ctx ends or the lock's connection fails.
-func (l *Leader) lead(ctx context.Context, jobs func(ctx context.Context)) {
-	conn, err := l.store.sqlDB.Conn(ctx)
+func (l *Leader) lead(ctx context.Context, own *Store, jobs func(ctx context.Context)) {
+	conn, err := own.sqlDB.Conn(ctx)
 	if err != nil {
 		return
 	}
 	var got bool
 	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", l.key).Scan(&got); err != nil || !got {
-		conn.Close() // no lock held: the connection may serve others
+		conn.Close() // no lock held: kept for the next try
 		return
 	}
 	// The session is discarded, never returned to the pool: its lock ends

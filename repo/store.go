@@ -56,6 +56,7 @@ type Store struct {
 	ingested func(accounts []string)
 	// replicas serve the reads of contexts from ReadReplica; nil without.
 	replicas *replicaSet
+	url      string // for connections of their own (the leader's lock)
 }
 
 // OnIngest registers f to be told, after each ingestion commit that stored
@@ -129,7 +130,7 @@ func Open(url string) (*Store, error) {
 		sqlDB.SetMaxIdleConns(8)
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{db: db, sqlDB: sqlDB, dialect: d}, nil
+	return &Store{db: db, sqlDB: sqlDB, dialect: d, url: url}, nil
 }
 
 // sqliteDSN turns a path into a DSN with the pragmas the service relies on,

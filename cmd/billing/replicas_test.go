@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -29,8 +30,8 @@ func TestReadReplicas(t *testing.T) {
 	replica.Start()
 	store := openMigrated(t, primary.DatabaseURL("billing"))
 	ctx := context.Background()
-	sid := models.NewAccountSid()
-	if err := store.CreateAccount(ctx, models.Account{Sid: sid, Name: "Replica Co", Currency: "usd", CreatedAt: time.Now().UTC()}, models.HashAuthToken(models.NewAuthToken())); err != nil {
+	sid, token := models.NewAccountSid(), models.NewAuthToken()
+	if err := store.CreateAccount(ctx, models.Account{Sid: sid, Name: "Replica Co", Currency: "usd", CreatedAt: time.Now().UTC()}, models.HashAuthToken(token)); err != nil {
 		t.Fatal(err)
 	}
 	ingest := func(id string) {
@@ -148,12 +149,70 @@ func TestReadReplicas(t *testing.T) {
 		}
 	})
 
+	t.Run("as_of is when the data read is current to", func(t *testing.T) {
+		// A second instance tolerates 30 s of lag: it keeps reading the
+		// delayed replica, whose answer predates the write and says so; the
+		// first instance skips it and answers from the primary, as of now.
+		t.Setenv("BILLING_REPLICA_MAX_LAG", "30s")
+		tolerant := startService(t, primary.DatabaseURL("billing"))
+		waitFor(t, 30*time.Second, "the tolerant instance to use the replica", func() bool { return metric(tolerant.url, "billing_replica_up") == 1 })
+		replica.Exec("ALTER SYSTEM SET recovery_min_apply_delay = '4s'", "SELECT pg_reload_conf()")
+		defer replica.Exec("ALTER SYSTEM RESET recovery_min_apply_delay", "SELECT pg_reload_conf()")
+		time.Sleep(time.Second)
+		wrote := time.Now().UTC()
+		ingest("e3")
+		waitFor(t, 10*time.Second, "the strict instance to skip the replica", replicaUp(0))
+		onReplica, onPrimary := twilioCalls(t, tolerant.url, sid, token), twilioCalls(t, svc.url, sid, token)
+		if onReplica.count != onPrimary.count-1 {
+			t.Errorf("calls: %d on the delayed replica, %d on the primary; want the replica one behind", onReplica.count, onPrimary.count)
+		}
+		if !onReplica.asOf.Before(wrote) {
+			t.Errorf("the delayed replica's as_of %s is not before the write at %s", onReplica.asOf, wrote)
+		}
+		if onPrimary.asOf.Before(wrote.Truncate(time.Second)) {
+			t.Errorf("the primary's as_of %s is before the write at %s", onPrimary.asOf, wrote)
+		}
+		waitFor(t, 15*time.Second, "the replica to catch up", replicaUp(1))
+	})
+
 	t.Run("an idle primary does not make the replica look stale", func(t *testing.T) {
 		time.Sleep(3 * maxLag)
 		if up := metric(svc.url, "billing_replica_up"); up != 1 {
 			t.Fatalf("replica up %v after %s without writes (lag %vs)", up, 3*maxLag, metric(svc.url, "billing_replica_lag_seconds"))
 		}
 	})
+}
+
+type twilioAnswer struct {
+	count int
+	asOf  time.Time
+}
+
+// twilioCalls reads the account's all-time calls record on the Restcomm face.
+func twilioCalls(t *testing.T, base, sid, token string) twilioAnswer {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/2010-04-01/Accounts/"+sid+"/Usage/Records.json?Category=calls", nil)
+	req.SetBasicAuth(sid, token)
+	res, err := quick.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var page struct {
+		Records []struct {
+			AsOf  string `json:"as_of"`
+			Count string `json:"count"`
+		} `json:"usage_records"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&page); err != nil || res.StatusCode != http.StatusOK || len(page.Records) != 1 {
+		t.Fatalf("usage records: %d %v %+v", res.StatusCode, err, page)
+	}
+	n, _ := strconv.Atoi(page.Records[0].Count)
+	asOf, err := time.Parse("2006-01-02T15:04:05-07:00", page.Records[0].AsOf)
+	if err != nil {
+		t.Fatalf("as_of %q: %v", page.Records[0].AsOf, err)
+	}
+	return twilioAnswer{count: n, asOf: asOf}
 }
 
 // metric reads one unlabelled-or-single-series value from /metrics; -1 when

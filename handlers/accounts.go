@@ -134,7 +134,8 @@ func (a *API) listAccounts(c echo.Context, req ListAccounts) (ListAccountsRespon
 	if !req.All {
 		f.Limit, f.Offset = req.CountPerPage, req.Page*req.CountPerPage
 	}
-	page, err := a.store.ListAccounts(c.Request().Context(), f)
+	ctx, _ := a.store.ReadReplica(c.Request().Context())
+	page, err := a.store.ListAccounts(ctx, f)
 	if err != nil {
 		return ListAccountsResponse{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/models"
@@ -210,7 +211,12 @@ func (a *API) listTwilioUsageRecords(f face) echo.HandlerFunc {
 		if !ok {
 			return resourceNotFound(c)
 		}
-		ctx := c.Request().Context()
+		// as_of is when the data read is current to: a replica's last
+		// replayed transaction, or now on the primary.
+		ctx, asOf := a.store.ReadReplica(c.Request().Context())
+		if asOf.IsZero() {
+			asOf = a.now()
+		}
 		// One statement for the account, its lineage and its first usage day.
 		ov, err := a.store.AccountOverview(ctx, sid)
 		if err := a.scope.Decide(auth.PrincipalOf(c), sid, ov.Lineage, err); err != nil {
@@ -246,7 +252,7 @@ func (a *API) listTwilioUsageRecords(f face) echo.HandlerFunc {
 			suffix:             suffixOf(c.Request()),
 			includeSubaccounts: req.includeSubaccounts,
 		}
-		pg, err := a.readUsagePage(ctx, f, sub, u, req, plan)
+		pg, err := a.readUsagePage(ctx, f, sub, u, req, plan, asOf)
 		if err != nil {
 			return err
 		}
@@ -256,7 +262,7 @@ func (a *API) listTwilioUsageRecords(f face) echo.HandlerFunc {
 
 // readUsagePage reads the page a request asks for (by PageToken, else by
 // Page) and links it to the first, next and previous pages.
-func (a *API) readUsagePage(ctx context.Context, f face, sub subresource, u usageURIs, req usageRecordsRequest, plan *usagePlan) (usagePage, error) {
+func (a *API) readUsagePage(ctx context.Context, f face, sub subresource, u usageURIs, req usageRecordsRequest, plan *usagePlan, asOf time.Time) (usagePage, error) {
 	total := plan.len()
 	from := min(req.page, total/req.pageSize+1) * req.pageSize // clamped, so that it cannot overflow
 	if req.after != nil {
@@ -278,7 +284,7 @@ func (a *API) readUsagePage(ctx context.Context, f face, sub subresource, u usag
 	}
 	pg := usagePage{
 		face:         f,
-		asOf:         a.now().UTC().Format("2006-01-02T15:04:05+00:00"),
+		asOf:         asOf.UTC().Format("2006-01-02T15:04:05+00:00"),
 		page:         req.page,
 		pageSize:     req.pageSize,
 		start:        from,

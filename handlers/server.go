@@ -26,6 +26,9 @@ import (
 type Store interface {
 	auth.Lineages
 	auth.AuthTokens
+	// Sign-in failures are counted in the database, so that every instance
+	// behind a load balancer sees them.
+	auth.ThrottleStore
 	Account(ctx context.Context, sid string) (models.Account, error)
 	AccountOverview(ctx context.Context, sid string) (models.AccountOverview, error)
 	Descendants(ctx context.Context, sid string) ([]string, error)
@@ -35,6 +38,10 @@ type Store interface {
 	RecordUsageEvents(ctx context.Context, events []models.UsageEvent) (models.IngestResult, error)
 	ListAccounts(ctx context.Context, f models.AccountFilter) (models.AccountPage, error)
 	UserByName(ctx context.Context, name string) (models.User, error)
+	// ReadReplica lets the usage reads made with the returned context go to
+	// a healthy read replica, and says when its data is current to (zero:
+	// the primary serves, current now). Everything else uses the primary.
+	ReadReplica(ctx context.Context) (context.Context, time.Time)
 	Ping(ctx context.Context) error
 	// Unavailable tells whether an error means the database is unreachable,
 	// which requests report as 503 "try again", not as an internal error.
@@ -133,7 +140,7 @@ func New(cfg Config) *echo.Echo {
 		verifier:   cfg.Verifier,
 		signer:     cfg.Signer,
 		passwords:  auth.NewPasswords(),
-		throttle:   auth.NewSignInThrottle(cfg.NameLimit, cfg.AddrLimit, cfg.Now),
+		throttle:   auth.NewSignInThrottle(cfg.Store, cfg.NameLimit, cfg.AddrLimit, cfg.Now),
 		sessionTTL: cfg.SessionTTL,
 		scope:      auth.NewScope(cfg.Store, models.ErrNotFound),
 		log:        cfg.Logger,

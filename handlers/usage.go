@@ -142,7 +142,7 @@ func (a *API) listUsageRecords(c echo.Context, r ListUsageRecords) (UsageRecords
 		}
 		req.AccountID = p.AccountIDs[0]
 	}
-	ctx := c.Request().Context()
+	ctx, _ := a.store.ReadReplica(c.Request().Context())
 	// One statement for the account, its lineage and its first usage day.
 	ov, err := a.store.AccountOverview(ctx, req.AccountID)
 	if err := a.scope.Decide(p, req.AccountID, ov.Lineage, err); err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/evovoice/billing/models"
 )
 
-// ListAccountUsage answers the accounts overview: every account the reader
+// listAccountUsage answers the accounts overview: every account the reader
 // may read that the query selects, with its figures of one category over the
 // range and the previous period, ordered and paged, with totals per currency
 // of all of them. ErrOutOfScope when ParentId is not readable (ErrNotFound
@@ -26,7 +26,7 @@ import (
 // Ordering and paging happen here, not in SQL: the totals and the count need
 // every matching row anyway, and the change ranks as the exact decimal the
 // answer shows, alike on both databases.
-func (s *Store) ListAccountUsage(ctx context.Context, r models.Readable, q models.AccountUsageQuery) (models.AccountUsagePage, error) {
+func (s *Store) listAccountUsage(ctx context.Context, r models.Readable, q models.AccountUsageQuery) (models.AccountUsagePage, error) {
 	if q.ParentID != "" {
 		lineage, err := s.Lineage(ctx, q.ParentID)
 		switch {

@@ -315,4 +315,3 @@ func (s *Store) ListAccounts(ctx context.Context, f models.AccountFilter) (model
 func (s *Store) ListAccountUsage(ctx context.Context, rd models.Readable, q models.AccountUsageQuery) (models.AccountUsagePage, error) {
 	return routed(ctx, s, func(r *Store) (models.AccountUsagePage, error) { return r.listAccountUsage(ctx, rd, q) })
 }
-

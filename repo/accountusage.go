@@ -180,13 +180,15 @@ func overviewSpans(cur, prev models.DateRange) (years, months, days []span) {
 			dayW[d] = v
 		}
 	}
-	nextDay := func(d models.Date) models.Date { return d + 1 }
-	nextMonth := func(d models.Date) models.Date { return d.MonthEnd() + 1 }
-	nextYear := func(d models.Date) models.Date { return d.YearEnd() + 1 }
 	monthW := fold(dayW, models.Date.MonthStart, func(m models.Date) models.Date { return m.MonthEnd() }, nextDay)
 	yearW := fold(monthW, models.Date.YearStart, func(y models.Date) models.Date { return y.YearEnd().MonthStart() }, nextMonth)
 	return coalesce(yearW, nextYear), coalesce(monthW, nextMonth), coalesce(dayW, nextDay)
 }
+
+// nextDay, nextMonth and nextYear step from a period's first day to the next's.
+func nextDay(d models.Date) models.Date   { return d + 1 }
+func nextMonth(d models.Date) models.Date { return d.MonthEnd() + 1 }
+func nextYear(d models.Date) models.Date  { return d.YearEnd() + 1 }
 
 // fold moves weights of fine periods (days, months) to the coarse period
 // holding them (month, year) where that leaves fewer rows to read: the
@@ -276,53 +278,63 @@ func (s *Store) overviewStatement(with string, args []any, c models.Category, pe
 		members = " AND account_sid IN (SELECT sid FROM members)"
 	}
 	years, months, days := overviewSpans(period, models.PreviousPeriod(period))
-	union := ""
-	// totalprice (no category condition) reads the account totals of the
-	// coarse tiers: one row per account and period instead of one per
-	// category.
-	yearly, monthly, coarseCat, coarseCatArgs := "usage_yearly", "usage_monthly", catCond, catArgs
-	if cats == nil {
-		yearly, monthly, coarseCat, coarseCatArgs = "usage_yearly_total", "usage_monthly_total", "", nil
-	}
-	for _, tier := range []struct {
+	// The yearly and account total tiers are keyed period first: one
+	// index-only scan of the periods listed. The daily and monthly tiers
+	// are keyed by account first: read account by account.
+	type read struct {
 		table, period string
 		spans         []span
-	}{{yearly, "year", years}, {monthly, "month", months}} {
-		if len(tier.spans) == 0 {
-			continue
-		}
-		// One scan of the tier for all its spans; each span's weights
-		// picked by a CASE (weights are small integers, written inline).
-		var ranges, wc, wp strings.Builder
-		var rangeArgs, caseArgs []any
-		for i, sp := range tier.spans {
-			if i > 0 {
-				ranges.WriteString(" OR ")
-			}
-			fmt.Fprintf(&ranges, "%s BETWEEN ? AND ?", tier.period)
-			rangeArgs = append(rangeArgs, sp.r.Start, sp.r.End)
-			fmt.Fprintf(&wc, " WHEN %s BETWEEN ? AND ? THEN %d", tier.period, sp.w.cur)
-			fmt.Fprintf(&wp, " WHEN %s BETWEEN ? AND ? THEN %d", tier.period, sp.w.prev)
-			caseArgs = append(caseArgs, sp.r.Start, sp.r.End)
-		}
-		b.WriteString(union + "SELECT account_sid, CASE" + wc.String() + " ELSE 0 END AS wc, CASE" + wp.String() + " ELSE 0 END AS wp, count, usage_micros, price_micros FROM " + tier.table + " WHERE (" + ranges.String() + ")" + coarseCat + members)
-		args = append(append(append(append(args, caseArgs...), caseArgs...), rangeArgs...), coarseCatArgs...)
-		union = " UNION ALL "
+		next          func(models.Date) models.Date
+		periodFirst   bool
 	}
-	for _, sp := range days {
-		b.WriteString(union)
-		union = " UNION ALL "
-		w := fmt.Sprintf("%d AS wc, %d AS wp", sp.w.cur, sp.w.prev)
-		if s.dialect == Postgres {
-			// Days are read account by account along the primary key: a
-			// range of days over every account is otherwise a scan of the
-			// whole daily rollup (3.7 million rows in the bench data).
-			b.WriteString("SELECT m.sid AS account_sid, " + w + ", d.count, d.usage_micros, d.price_micros FROM members m CROSS JOIN LATERAL (SELECT count, usage_micros, price_micros FROM usage_daily WHERE account_sid = m.sid AND day BETWEEN ? AND ?" + catCond + ") d")
-			args = append(append(args, sp.r.Start, sp.r.End), catArgs...)
+	reads := []read{{"usage_yearly", "year", years, nextYear, true}, {"usage_monthly", "month", months, nextMonth, false}, {"usage_daily", "day", days, nextDay, false}}
+	if cats == nil {
+		// totalprice sums every category: the account totals, one row per
+		// account and period instead of one per category.
+		reads[0].table, reads[1].table, reads[1].periodFirst = "usage_yearly_total", "usage_monthly_total", true
+	}
+	union := ""
+	for _, t := range reads {
+		cat, more := catCond, catArgs
+		if strings.HasSuffix(t.table, "_total") {
+			cat, more = "", nil
+		}
+		if t.periodFirst && len(t.spans) > 0 {
+			// Each span's weights picked by a CASE (small integers, inline).
+			var in, wc, wp strings.Builder
+			var inArgs, caseArgs []any
+			for _, sp := range t.spans {
+				fmt.Fprintf(&wc, " WHEN %s BETWEEN ? AND ? THEN %d", t.period, sp.w.cur)
+				fmt.Fprintf(&wp, " WHEN %s BETWEEN ? AND ? THEN %d", t.period, sp.w.prev)
+				caseArgs = append(caseArgs, sp.r.Start, sp.r.End)
+				for d := sp.r.Start; d <= sp.r.End; d = t.next(d) {
+					if len(inArgs) > 0 {
+						in.WriteString(", ")
+					}
+					in.WriteString("?")
+					inArgs = append(inArgs, d)
+				}
+			}
+			b.WriteString(union + "SELECT account_sid, CASE" + wc.String() + " ELSE 0 END AS wc, CASE" + wp.String() + " ELSE 0 END AS wp, count, usage_micros, price_micros FROM " + t.table + " WHERE " + t.period + " IN (" + in.String() + ")" + cat + members)
+			args = append(append(append(append(args, caseArgs...), caseArgs...), inArgs...), more...)
+			union = " UNION ALL "
 			continue
 		}
-		b.WriteString("SELECT account_sid, " + w + ", count, usage_micros, price_micros FROM usage_daily WHERE day BETWEEN ? AND ?" + catCond + members)
-		args = append(append(args, sp.r.Start, sp.r.End), catArgs...)
+		for _, sp := range t.spans {
+			b.WriteString(union)
+			union = " UNION ALL "
+			w := fmt.Sprintf("%d AS wc, %d AS wp", sp.w.cur, sp.w.prev)
+			if s.dialect == Postgres {
+				// Along the primary key, account by account: a range of
+				// periods over every account is otherwise a scan of the
+				// whole rollup (3.7 million daily rows in the bench data).
+				b.WriteString("SELECT m.sid AS account_sid, " + w + ", d.count, d.usage_micros, d.price_micros FROM members m CROSS JOIN LATERAL (SELECT count, usage_micros, price_micros FROM " + t.table + " WHERE account_sid = m.sid AND " + t.period + " BETWEEN ? AND ?" + cat + ") d")
+				args = append(append(args, sp.r.Start, sp.r.End), more...)
+				continue
+			}
+			b.WriteString("SELECT account_sid, " + w + ", count, usage_micros, price_micros FROM " + t.table + " WHERE " + t.period + " BETWEEN ? AND ?" + cat + members)
+			args = append(append(args, sp.r.Start, sp.r.End), more...)
+		}
 	}
 	if union == "" {
 		// Nothing to read (a range whose days all cancel out): no rows.

@@ -3,7 +3,9 @@
 -- usage_monthly, so that the accounts overview reads about 1,000 rows per
 -- month or year of 1,000 accounts instead of 8,000 or 96,000: whole years
 -- per category, and account totals over every category (what totalprice
--- sums) per month and per year. Each costs one more upsert per batch.
+-- sums) per month and per year. Each costs one more upsert per batch. Keyed
+-- period first, unlike the per-account tiers: the overview reads periods of
+-- every account, an index-only range of about 1,000 rows each.
 CREATE TABLE usage_yearly (
     account_sid  text   NOT NULL,
     year         date   NOT NULL, -- its first day
@@ -11,7 +13,7 @@ CREATE TABLE usage_yearly (
     count        bigint NOT NULL,
     usage_micros bigint NOT NULL,
     price_micros bigint NOT NULL,
-    PRIMARY KEY (account_sid, year, category) INCLUDE (count, usage_micros, price_micros)
+    PRIMARY KEY (year, category, account_sid) INCLUDE (count, usage_micros, price_micros)
 );
 CREATE TABLE usage_monthly_total (
     account_sid  text   NOT NULL,
@@ -19,7 +21,7 @@ CREATE TABLE usage_monthly_total (
     count        bigint NOT NULL,
     usage_micros bigint NOT NULL,
     price_micros bigint NOT NULL,
-    PRIMARY KEY (account_sid, month) INCLUDE (count, usage_micros, price_micros)
+    PRIMARY KEY (month, account_sid) INCLUDE (count, usage_micros, price_micros)
 );
 CREATE TABLE usage_yearly_total (
     account_sid  text   NOT NULL,
@@ -27,7 +29,7 @@ CREATE TABLE usage_yearly_total (
     count        bigint NOT NULL,
     usage_micros bigint NOT NULL,
     price_micros bigint NOT NULL,
-    PRIMARY KEY (account_sid, year) INCLUDE (count, usage_micros, price_micros)
+    PRIMARY KEY (year, account_sid) INCLUDE (count, usage_micros, price_micros)
 );
 INSERT INTO usage_yearly
     SELECT account_sid, CAST(date_trunc('year', month) AS date), category, SUM(count), SUM(usage_micros), SUM(price_micros)

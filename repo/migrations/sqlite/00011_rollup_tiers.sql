@@ -7,7 +7,7 @@ CREATE TABLE usage_yearly (
     count        INTEGER NOT NULL,
     usage_micros INTEGER NOT NULL,
     price_micros INTEGER NOT NULL,
-    PRIMARY KEY (account_sid, year, category)
+    PRIMARY KEY (year, category, account_sid)
 ) WITHOUT ROWID;
 CREATE TABLE usage_monthly_total (
     account_sid  TEXT    NOT NULL,
@@ -15,7 +15,7 @@ CREATE TABLE usage_monthly_total (
     count        INTEGER NOT NULL,
     usage_micros INTEGER NOT NULL,
     price_micros INTEGER NOT NULL,
-    PRIMARY KEY (account_sid, month)
+    PRIMARY KEY (month, account_sid)
 ) WITHOUT ROWID;
 CREATE TABLE usage_yearly_total (
     account_sid  TEXT    NOT NULL,
@@ -23,7 +23,7 @@ CREATE TABLE usage_yearly_total (
     count        INTEGER NOT NULL,
     usage_micros INTEGER NOT NULL,
     price_micros INTEGER NOT NULL,
-    PRIMARY KEY (account_sid, year)
+    PRIMARY KEY (year, account_sid)
 ) WITHOUT ROWID;
 INSERT INTO usage_yearly
     SELECT account_sid, strftime('%Y-01-01', month), category, SUM(count), SUM(usage_micros), SUM(price_micros)

@@ -98,6 +98,7 @@ func (a *API) usageRecordsRoutes(e *echo.Echo) {
 		h := a.listTwilioUsageRecords(f)
 		g.Any("/Accounts/:AccountSid/Usage/:records", h)
 		g.Any("/Accounts/:AccountSid/Usage/Records/:subresource", h)
+		a.usageTriggersRoutes(g, f)
 	}
 }
 

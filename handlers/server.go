@@ -80,6 +80,8 @@ type Config struct {
 	// until then requests that need the database get 503. nil means ready
 	// from the start.
 	Ready func() bool
+	// Triggers serves the Usage Triggers resource; without it the resource is absent.
+	Triggers TriggerEngine
 }
 
 // API holds the handlers' shared state.
@@ -97,6 +99,7 @@ type API struct {
 	ready      func() bool
 	metrics    *metrics
 	queries    *queryLimit
+	triggers   TriggerEngine
 }
 
 // Limits on request bodies: ingestion batches are large, nothing else is.
@@ -148,6 +151,7 @@ func New(cfg Config) *echo.Echo {
 		ready:      cfg.Ready,
 		metrics:    newMetrics(cfg.Store.DBStats, cfg.Collectors...),
 		queries:    newQueryLimit(int64(cfg.QueryBudget), cfg.QueryWait),
+		triggers:   cfg.Triggers,
 	}
 	assets, err := web.Assets()
 	if err != nil {

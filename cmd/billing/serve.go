@@ -170,6 +170,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			TrustedProxies: cfg.TrustedProxies,
 			RequestTimeout: cfg.RequestTimeout,
 			Ready:          ready.Load,
+			Triggers:       engine,
 		})),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       readTimeout,

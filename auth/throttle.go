@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/netip"
 	"sync"
 	"time"
@@ -23,139 +26,113 @@ var (
 	DefaultAddrLimit = ThrottleLimit{Failures: 20, Window: 15 * time.Minute, FirstLockout: time.Minute, MaxLockout: time.Hour}
 )
 
-// throttleMemory is how long a key's lockout history is kept after its last
-// failure, and throttleMaxKeys bounds the memory a flood of names can take.
-const (
-	throttleMemory  = 24 * time.Hour
-	throttleMaxKeys = 100_000
-)
+// ThrottleMemory is how long a key's lockout history is kept after its last
+// attempt; rows quiet for longer may be deleted (ThrottleStore.ForgetSignIns).
+const ThrottleMemory = 24 * time.Hour
 
-// SignInThrottle counts failed sign-ins per user name and per client address,
-// in memory. An attempt counts as a failure from the moment it starts, so
-// that a burst of parallel guesses cannot slip past the limit before the first
-// of them has failed.
-type SignInThrottle struct {
-	mu         sync.Mutex
-	now        func() time.Time
-	name, addr ThrottleLimit
-	keys       map[string]*throttleKey
+// ThrottleKey is one counter and the limit it is held to.
+type ThrottleKey struct {
+	ID    string // opaque, at most 64 bytes
+	Limit ThrottleLimit
 }
 
-type throttleKey struct {
-	limit       *ThrottleLimit
-	failures    int // including attempts still running
-	last        time.Time
-	lockedUntil time.Time
-	lockouts    int
+// ThrottleOutcome is how an attempt ended, for one of its keys.
+type ThrottleOutcome int
+
+const (
+	// ThrottleFailed counts the failure; at the limit the key is locked out.
+	ThrottleFailed ThrottleOutcome = iota
+	// ThrottleCleared forgets the key's failures and lockouts (the right
+	// password for a user name).
+	ThrottleCleared
+	// ThrottleForgiven takes back the attempt's count only (a client address
+	// that signed in: it keeps its other failures, so one good account cannot
+	// launder guesses at others).
+	ThrottleForgiven
+)
+
+// ThrottleStore keeps the counters where every service instance sees them.
+// Each call must be atomic against any number of concurrent callers.
+type ThrottleStore interface {
+	// BeginSignIn counts one running attempt against every key, unless a
+	// key is locked out or has used its allowance; then it counts none and
+	// says how long to wait (the lockout's rest, or a second while attempts
+	// still running use the allowance up).
+	BeginSignIn(ctx context.Context, keys []ThrottleKey, now time.Time) (wait time.Duration, err error)
+	// EndSignIn records an attempt's outcome for one key.
+	EndSignIn(ctx context.Context, key ThrottleKey, outcome ThrottleOutcome, now time.Time) error
+	// ForgetSignIns deletes the keys with no attempt since before and no
+	// lockout running.
+	ForgetSignIns(ctx context.Context, before, now time.Time) (int64, error)
+}
+
+// SignInThrottle counts failed sign-ins per user name and per client
+// address in a ThrottleStore. An attempt counts as a failure from the moment
+// it starts, so that a burst of parallel guesses, spread over any number of
+// instances, cannot slip past the limit before the first of them has failed.
+type SignInThrottle struct {
+	store      ThrottleStore
+	now        func() time.Time
+	name, addr ThrottleLimit
 }
 
 // NewSignInThrottle builds a throttle with the given limits and clock.
-func NewSignInThrottle(name, addr ThrottleLimit, now func() time.Time) *SignInThrottle {
+func NewSignInThrottle(store ThrottleStore, name, addr ThrottleLimit, now func() time.Time) *SignInThrottle {
 	if now == nil {
 		now = time.Now
 	}
-	return &SignInThrottle{now: now, name: name, addr: addr, keys: make(map[string]*throttleKey)}
+	return &SignInThrottle{store: store, now: now, name: name, addr: addr}
 }
+
+// finishTimeout bounds recording an outcome.
+const finishTimeout = 5 * time.Second
 
 // Begin admits one sign-in attempt for a user name from a client address, or
 // says how long to wait. An admitted attempt must be finished with its
-// outcome.
-func (t *SignInThrottle) Begin(userName, clientAddr string) (finish func(ok bool), wait time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	ids := [2]string{"name\x00" + truncate(userName, 128), "addr\x00" + addrKey(clientAddr)}
-	limits := [2]*ThrottleLimit{&t.name, &t.addr}
-	for i, id := range ids {
-		k := t.keys[id]
-		if k == nil {
-			continue
-		}
-		k.forget(now)
-		switch {
-		case now.Before(k.lockedUntil):
-			wait = max(wait, k.lockedUntil.Sub(now))
-		case k.failures >= limits[i].Failures:
-			wait = max(wait, time.Second) // attempts still running use up the allowance
-		}
+// outcome. A storage error refuses the attempt: the throttle fails closed.
+func (t *SignInThrottle) Begin(ctx context.Context, userName, clientAddr string) (finish func(ok bool), wait time.Duration, err error) {
+	keys := []ThrottleKey{
+		{ID: throttleID("name", truncate(userName, 128)), Limit: t.name},
+		{ID: throttleID("addr", addrKey(clientAddr)), Limit: t.addr},
 	}
-	if wait > 0 {
-		return nil, wait
+	if wait, err := t.store.BeginSignIn(ctx, keys, t.now()); err != nil || wait > 0 {
+		return nil, wait, err
 	}
-	for i, id := range ids {
-		k := t.keys[id]
-		if k == nil {
-			t.makeRoom(now)
-			k = &throttleKey{limit: limits[i]}
-			t.keys[id] = k
-		}
-		k.failures++
-		k.last = now
-	}
+	// The outcome is recorded even when the client hangs up meanwhile:
+	// otherwise cancelling each guess would leave it counted as running
+	// only until the window ends, never as a failure that locks.
+	ctx = context.WithoutCancel(ctx)
 	var once sync.Once
-	return func(ok bool) { once.Do(func() { t.finish(ids, ok) }) }, 0
+	return func(ok bool) {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(ctx, finishTimeout)
+			defer cancel()
+			outcomes := [2]ThrottleOutcome{ThrottleFailed, ThrottleFailed}
+			if ok {
+				outcomes = [2]ThrottleOutcome{ThrottleCleared, ThrottleForgiven}
+			}
+			now := t.now()
+			for i, k := range keys {
+				// A lost outcome leaves the attempt counted as a failure:
+				// the safe side.
+				_ = t.store.EndSignIn(ctx, k, outcomes[i], now)
+			}
+		})
+	}, 0, nil
 }
 
-func (t *SignInThrottle) finish(ids [2]string, ok bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// Forget deletes what the store no longer needs to remember: keys quiet for
+// ThrottleMemory. One instance runs it now and then.
+func (t *SignInThrottle) Forget(ctx context.Context) (int64, error) {
 	now := t.now()
-	for i, id := range ids {
-		k := t.keys[id]
-		if k == nil {
-			continue // forgotten meanwhile
-		}
-		switch {
-		case ok && i == 0:
-			// The right password clears the user name's record; the address
-			// keeps its failures, so one good account cannot launder guesses
-			// at others.
-			k.failures, k.lockouts = 0, 0
-		case ok:
-			k.failures = max(0, k.failures-1)
-		case k.failures >= k.limit.Failures && !now.Before(k.lockedUntil):
-			lock := k.limit.FirstLockout << min(k.lockouts, 20)
-			k.lockedUntil = now.Add(min(lock, k.limit.MaxLockout))
-			k.lockouts++
-			k.failures = 0
-		}
-	}
+	return t.store.ForgetSignIns(ctx, now.Add(-ThrottleMemory), now)
 }
 
-// forget drops failures older than the window, and the lockout history of a
-// key quiet for a day.
-func (k *throttleKey) forget(now time.Time) {
-	if now.Before(k.lockedUntil) {
-		return
-	}
-	if now.Sub(k.last) > k.limit.Window {
-		k.failures = 0
-	}
-	if now.Sub(k.last) > throttleMemory {
-		k.lockouts = 0
-	}
-}
-
-// makeRoom keeps the table bounded: it drops keys with nothing to remember,
-// and when that is not enough, the key whose last failure is oldest.
-func (t *SignInThrottle) makeRoom(now time.Time) {
-	if len(t.keys) < throttleMaxKeys {
-		return
-	}
-	var oldest string
-	for id, k := range t.keys {
-		k.forget(now)
-		if k.failures == 0 && k.lockouts == 0 && !now.Before(k.lockedUntil) {
-			delete(t.keys, id)
-			continue
-		}
-		if oldest == "" || k.last.Before(t.keys[oldest].last) {
-			oldest = id
-		}
-	}
-	if len(t.keys) >= throttleMaxKeys && oldest != "" {
-		delete(t.keys, oldest)
-	}
+// throttleID names a key by a hash: what people type as a user name is
+// sometimes their password, and it is not to be stored.
+func throttleID(kind, value string) string {
+	h := sha256.Sum256([]byte(kind + "\x00" + value))
+	return hex.EncodeToString(h[:])
 }
 
 // addrKey groups IPv6 clients by /64, the block one subscriber usually holds.

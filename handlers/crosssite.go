@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/evovoice/billing/auth"
+	"github.com/evovoice/billing/handlers/internal/problem"
 	"github.com/labstack/echo/v4"
 )
 
@@ -14,8 +14,9 @@ import (
 // behalf of another site. The ss-tok cookie (and a sign-in, which sets it)
 // is ambient: a browser attaches it to any request to us, whoever wrote the
 // page. So every POST, PUT, PATCH or DELETE without an Authorization header
-// (which no other site can make a browser send; Basic is only read on the
-// read-only Restcomm routes) must show it comes from our own origin:
+// (which no other site can make a browser send, except Basic credentials a
+// browser remembers: the Restcomm face's one write, Usage Triggers, checks
+// Sec-Fetch-Site for those itself) must show it comes from our own origin:
 //
 //  1. Sec-Fetch-Site, when present, must be same-origin, or none (a request
 //     the user started, which no site can forge). same-site is refused too:
@@ -38,23 +39,19 @@ func sameOriginWrites(trusted []*net.IPNet) echo.MiddlewareFunc {
 				if site == "same-origin" || site == "none" {
 					return next(c)
 				}
-				return crossSiteRefused()
+				return problem.CrossSite
 			}
 			origin := r.Header.Get(echo.HeaderOrigin)
 			if origin == "" || sameOrigin(origin, c.Scheme(), ownHost(r, trusted)) {
 				return next(c)
 			}
-			return crossSiteRefused()
+			return problem.CrossSite
 		}
 	}
 }
 
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
-}
-
-func crossSiteRefused() error {
-	return auth.Forbidden("Requests that change state must come from this service's own pages (or carry an Authorization header); this one came from another site")
 }
 
 // ownHost is the host the client addressed: Host, or X-Forwarded-Host when

@@ -67,6 +67,8 @@ type Config struct {
 	// until then requests that need the database get 503. nil means ready
 	// from the start.
 	Ready func() bool
+	// Triggers serves the Usage Triggers resource; without it the resource is absent.
+	Triggers restcomm.TriggerEngine
 }
 
 // server holds what the server's own routes need.
@@ -116,7 +118,7 @@ func New(cfg Config) *echo.Echo {
 		SessionTTL: cfg.SessionTTL, NameLimit: cfg.NameLimit, AddrLimit: cfg.AddrLimit, Now: cfg.Now,
 		Ingested: srv.metrics.ingestedEvents,
 	})
-	rc := restcomm.New(restcomm.Config{Store: cfg.Store, Usage: queries, Verifier: cfg.Verifier, Logger: cfg.Logger})
+	rc := restcomm.New(restcomm.Config{Store: cfg.Store, Usage: queries, Verifier: cfg.Verifier, Logger: cfg.Logger, Triggers: cfg.Triggers})
 	assets, err := web.Assets()
 	if err != nil {
 		panic(fmt.Sprintf("the embedded dashboard cannot be read: %v", err)) // a build defect

@@ -53,6 +53,10 @@ const (
 	triggerValueFixedPlaces = 6
 )
 
+// ErrTooManyTriggers is returned when an account already has the most
+// triggers allowed.
+var ErrTooManyTriggers = fmt.Errorf("an account has at most %d usage triggers", MaxTriggersPerAccount)
+
 // NewTriggerSid returns a fresh random SID: UT followed by 32 hex digits.
 func NewTriggerSid() string { return "UT" + randomHex(16) }
 

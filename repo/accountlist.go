@@ -8,9 +8,9 @@ import (
 	"github.com/evovoice/billing/models"
 )
 
-// ListAccounts returns one page of the accounts a filter selects, sorted by
+// listAccounts returns one page of the accounts a filter selects, sorted by
 // name (then SID), each with its ancestors, and how many there are in all.
-func (s *Store) ListAccounts(ctx context.Context, f models.AccountFilter) (models.AccountPage, error) {
+func (s *Store) listAccounts(ctx context.Context, f models.AccountFilter) (models.AccountPage, error) {
 	if !f.Every && len(f.Roots) == 0 {
 		return models.AccountPage{Accounts: []models.ListedAccount{}}, nil
 	}

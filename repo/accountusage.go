@@ -12,7 +12,7 @@ import (
 	"github.com/evovoice/billing/models"
 )
 
-// ListAccountUsage answers the accounts overview: every account the reader
+// listAccountUsage answers the accounts overview: every account the reader
 // may read that the query selects, with its figures of one category over the
 // range and the previous period, ordered and paged, with totals per currency
 // of all of them. ErrOutOfScope when ParentId is not readable (ErrNotFound
@@ -26,7 +26,7 @@ import (
 // Ordering and paging happen here, not in SQL: the totals and the count need
 // every matching row anyway, and the change ranks as the exact decimal the
 // answer shows, alike on both databases.
-func (s *Store) ListAccountUsage(ctx context.Context, r models.Readable, q models.AccountUsageQuery) (models.AccountUsagePage, error) {
+func (s *Store) listAccountUsage(ctx context.Context, r models.Readable, q models.AccountUsageQuery) (models.AccountUsagePage, error) {
 	if q.ParentID != "" {
 		lineage, err := s.Lineage(ctx, q.ParentID)
 		switch {
@@ -152,57 +152,91 @@ func (s *Store) overviewDefaultStart(ctx context.Context, with string, args []an
 // previous period (prev): +1, -1 or 0 each.
 type weights struct{ cur, prev int }
 
-// span is a stretch of one rollup, month starts of usage_monthly or days of
-// usage_daily, whose rows all count with the same weights.
+// span is a stretch of one rollup tier, first days of its periods, whose
+// rows all count with the same weights.
 type span struct {
 	r models.DateRange
 	w weights
 }
 
 // overviewSpans decides which rollup rows the two periods read, and how
-// each counts. Whole months come from the monthly rollup. A partial month
-// longer than the rest of its month is read as the month less the rest
-// (month to date: the month's row less the days after, usually none),
-// else day by day; so no more than half a month of daily rows is read per
-// edge. The periods touch, so the days they share are read once, counting
+// each counts, from the yearly, monthly and daily tiers. Every day of a
+// period counts once towards it; then, month by month and year by year, a
+// coarser row stands for its days (months) when that reads fewer rows: the
+// month with the weight most of its days have, less or plus the days that
+// differ. So the month to date is the month less its few days left, a year
+// of whole months whatever its alignment is about two yearly rows and a few
+// monthly ones, and the days the periods share are read once, counting
 // towards one and against the other.
-func overviewSpans(cur, prev models.DateRange) (months, days []span) {
-	monthW, dayW := map[models.Date]weights{}, map[models.Date]weights{}
-	add := func(m map[models.Date]weights, from, to models.Date, step func(models.Date) models.Date, w weights, sign int) {
-		for d := from; d <= to; d = step(d) {
-			v := m[d]
-			v.cur, v.prev = v.cur+sign*w.cur, v.prev+sign*w.prev
-			m[d] = v
-		}
-	}
-	nextMonth := func(d models.Date) models.Date { return d.MonthEnd() + 1 }
-	nextDay := func(d models.Date) models.Date { return d + 1 }
+func overviewSpans(cur, prev models.DateRange) (years, months, days []span) {
+	dayW := map[models.Date]weights{}
 	for _, p := range []struct {
 		r models.DateRange
 		w weights
 	}{{cur, weights{cur: 1}}, {prev, weights{prev: 1}}} {
-		seg := split(p.r)
-		if seg.months != nil {
-			add(monthW, seg.months.Start, seg.months.End, nextMonth, p.w, 1)
-		}
-		for _, d := range seg.days {
-			for _, piece := range d.Buckets(models.GranularityMonth) {
-				month := models.DateRange{Start: piece.Start.MonthStart(), End: piece.Start.MonthEnd()}
-				if rest := month.Days() - piece.Days(); rest < piece.Days() {
-					add(monthW, month.Start, month.Start, nextMonth, p.w, 1)
-					add(dayW, month.Start, piece.Start-1, nextDay, p.w, -1)
-					add(dayW, piece.End+1, month.End, nextDay, p.w, -1)
-					continue
-				}
-				add(dayW, piece.Start, piece.End, nextDay, p.w, 1)
-			}
+		for d := p.r.Start; d <= p.r.End; d++ {
+			v := dayW[d]
+			v.cur, v.prev = v.cur+p.w.cur, v.prev+p.w.prev
+			dayW[d] = v
 		}
 	}
-	return coalesce(monthW, nextMonth), coalesce(dayW, func(d models.Date) models.Date { return d + 1 })
+	monthW := fold(dayW, models.Date.MonthStart, func(m models.Date) models.Date { return m.MonthEnd() }, nextDay)
+	yearW := fold(monthW, models.Date.YearStart, func(y models.Date) models.Date { return y.YearEnd().MonthStart() }, nextMonth)
+	return coalesce(yearW, nextYear), coalesce(monthW, nextMonth), coalesce(dayW, nextDay)
 }
 
-// coalesce joins consecutive dates of equal weights into spans, leaving out
-// dates that count for nothing.
+// nextDay, nextMonth and nextYear step from a period's first day to the next's.
+func nextDay(d models.Date) models.Date   { return d + 1 }
+func nextMonth(d models.Date) models.Date { return d.MonthEnd() + 1 }
+func nextYear(d models.Date) models.Date  { return d.YearEnd() + 1 }
+
+// fold moves weights of fine periods (days, months) to the coarse period
+// holding them (month, year) where that leaves fewer rows to read: the
+// coarse row takes the weight most of its fine periods have, and each fine
+// period keeps the difference. parent is the coarse period of a fine one,
+// last its last fine period, next the fine period after one.
+func fold(fine map[models.Date]weights, parent, last, next func(models.Date) models.Date) map[models.Date]weights {
+	tally := map[models.Date]map[weights]int{}
+	for d, w := range fine {
+		if w == (weights{}) {
+			continue
+		}
+		p := parent(d)
+		if tally[p] == nil {
+			tally[p] = map[weights]int{}
+		}
+		tally[p][w]++
+	}
+	coarse := map[models.Date]weights{}
+	for p, counts := range tally {
+		units, nonzero := 0, 0
+		for d := p; d <= last(p); d = next(d) {
+			units++
+		}
+		var best weights
+		for w, n := range counts {
+			nonzero += n
+			// Ties go to the smaller weights, so that the statement is the
+			// same from one call to the next.
+			if n > counts[best] || n == counts[best] && (w.cur < best.cur || w.cur == best.cur && w.prev < best.prev) {
+				best = w
+			}
+		}
+		if 1+units-counts[best] >= nonzero {
+			continue
+		}
+		coarse[p] = best
+		for d := p; d <= last(p); d = next(d) {
+			v := fine[d]
+			v.cur, v.prev = v.cur-best.cur, v.prev-best.prev
+			fine[d] = v
+		}
+	}
+	return coarse
+}
+
+// coalesce joins consecutive periods of equal weights into spans, leaving
+// out periods that count for nothing.
 func coalesce(m map[models.Date]weights, next func(models.Date) models.Date) []span {
 	var out []span
 	for _, d := range slices.Sorted(maps.Keys(m)) {
@@ -243,44 +277,67 @@ func (s *Store) overviewStatement(with string, args []any, c models.Category, pe
 	if !everyAccount {
 		members = " AND account_sid IN (SELECT sid FROM members)"
 	}
-	months, days := overviewSpans(period, models.PreviousPeriod(period))
-	union := ""
-	if len(months) > 0 {
-		// One scan of the monthly rollup for all months; each month's weights
-		// picked by a CASE (weights are small integers, written inline).
-		var ranges, wc, wp strings.Builder
-		var rangeArgs, caseArgs []any
-		for i, sp := range months {
-			if i > 0 {
-				ranges.WriteString(" OR ")
-			}
-			ranges.WriteString("month BETWEEN ? AND ?")
-			rangeArgs = append(rangeArgs, sp.r.Start, sp.r.End)
-			fmt.Fprintf(&wc, " WHEN month BETWEEN ? AND ? THEN %d", sp.w.cur)
-			fmt.Fprintf(&wp, " WHEN month BETWEEN ? AND ? THEN %d", sp.w.prev)
-			caseArgs = append(caseArgs, sp.r.Start, sp.r.End)
-		}
-		b.WriteString("SELECT account_sid, CASE" + wc.String() + " ELSE 0 END AS wc, CASE" + wp.String() + " ELSE 0 END AS wp, count, usage_micros, price_micros FROM usage_monthly WHERE (" + ranges.String() + ")" + catCond + members)
-		args = append(append(append(append(args, caseArgs...), caseArgs...), rangeArgs...), catArgs...)
-		union = " UNION ALL "
+	years, months, days := overviewSpans(period, models.PreviousPeriod(period))
+	// The yearly and account total tiers are keyed period first: one
+	// index-only scan of the periods listed. The daily and monthly tiers
+	// are keyed by account first: read account by account.
+	type read struct {
+		table, period string
+		spans         []span
+		next          func(models.Date) models.Date
+		periodFirst   bool
 	}
-	for _, sp := range days {
-		b.WriteString(union)
-		union = " UNION ALL "
-		w := fmt.Sprintf("%d AS wc, %d AS wp", sp.w.cur, sp.w.prev)
-		if s.dialect == Postgres {
-			// Days are read account by account along the primary key: a
-			// range of days over every account is otherwise a scan of the
-			// whole daily rollup (3.7 million rows in the bench data).
-			b.WriteString("SELECT m.sid AS account_sid, " + w + ", d.count, d.usage_micros, d.price_micros FROM members m CROSS JOIN LATERAL (SELECT count, usage_micros, price_micros FROM usage_daily WHERE account_sid = m.sid AND day BETWEEN ? AND ?" + catCond + ") d")
-			args = append(append(args, sp.r.Start, sp.r.End), catArgs...)
+	reads := []read{{"usage_yearly", "year", years, nextYear, true}, {"usage_monthly", "month", months, nextMonth, false}, {"usage_daily", "day", days, nextDay, false}}
+	if cats == nil {
+		// totalprice sums every category: the account totals, one row per
+		// account and period instead of one per category.
+		reads[0].table, reads[1].table, reads[1].periodFirst = "usage_yearly_total", "usage_monthly_total", true
+	}
+	union := ""
+	for _, t := range reads {
+		cat, more := catCond, catArgs
+		if strings.HasSuffix(t.table, "_total") {
+			cat, more = "", nil
+		}
+		if t.periodFirst && len(t.spans) > 0 {
+			// Each span's weights picked by a CASE (small integers, inline).
+			var in, wc, wp strings.Builder
+			var inArgs, caseArgs []any
+			for _, sp := range t.spans {
+				fmt.Fprintf(&wc, " WHEN %s BETWEEN ? AND ? THEN %d", t.period, sp.w.cur)
+				fmt.Fprintf(&wp, " WHEN %s BETWEEN ? AND ? THEN %d", t.period, sp.w.prev)
+				caseArgs = append(caseArgs, sp.r.Start, sp.r.End)
+				for d := sp.r.Start; d <= sp.r.End; d = t.next(d) {
+					if len(inArgs) > 0 {
+						in.WriteString(", ")
+					}
+					in.WriteString("?")
+					inArgs = append(inArgs, d)
+				}
+			}
+			b.WriteString(union + "SELECT account_sid, CASE" + wc.String() + " ELSE 0 END AS wc, CASE" + wp.String() + " ELSE 0 END AS wp, count, usage_micros, price_micros FROM " + t.table + " WHERE " + t.period + " IN (" + in.String() + ")" + cat + members)
+			args = append(append(append(append(args, caseArgs...), caseArgs...), inArgs...), more...)
+			union = " UNION ALL "
 			continue
 		}
-		b.WriteString("SELECT account_sid, " + w + ", count, usage_micros, price_micros FROM usage_daily WHERE day BETWEEN ? AND ?" + catCond + members)
-		args = append(append(args, sp.r.Start, sp.r.End), catArgs...)
+		for _, sp := range t.spans {
+			b.WriteString(union)
+			union = " UNION ALL "
+			w := fmt.Sprintf("%d AS wc, %d AS wp", sp.w.cur, sp.w.prev)
+			if s.dialect == Postgres {
+				// Along the primary key, account by account: a range of
+				// periods over every account is otherwise a scan of the
+				// whole rollup (3.7 million daily rows in the bench data).
+				b.WriteString("SELECT m.sid AS account_sid, " + w + ", d.count, d.usage_micros, d.price_micros FROM members m CROSS JOIN LATERAL (SELECT count, usage_micros, price_micros FROM " + t.table + " WHERE account_sid = m.sid AND " + t.period + " BETWEEN ? AND ?" + cat + ") d")
+				args = append(append(args, sp.r.Start, sp.r.End), more...)
+				continue
+			}
+			b.WriteString("SELECT account_sid, " + w + ", count, usage_micros, price_micros FROM " + t.table + " WHERE " + t.period + " BETWEEN ? AND ?" + cat + members)
+			args = append(append(args, sp.r.Start, sp.r.End), more...)
+		}
 	}
 	if union == "" {
-		// Nothing to read (cannot happen for a non-empty range): no rows.
+		// Nothing to read (a range whose days all cancel out): no rows.
 		b.WriteString("SELECT account_sid, 0 AS wc, 0 AS wp, count, usage_micros, price_micros FROM usage_monthly WHERE false")
 	}
 	b.WriteString(`) u GROUP BY account_sid)

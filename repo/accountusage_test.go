@@ -254,6 +254,8 @@ func TestAccountUsageRanking(t *testing.T) {
 			dateRange("2024-02-29", "2024-02-29"), // the leap day alone
 			dateRange("2024-12-20", "2025-01-10"), // partial months across years
 			dateRange("2024-03-05", "2025-03-04"), // a rolling year: edges read as months less days
+			dateRange("2023-12-01", "2025-02-28"), // a whole year with months around it, previous across three years
+			dateRange("2023-11-01", "2025-03-10"), // a year, months and days, previous by day
 		}
 		for _, c := range []string{models.TotalPrice, "calls", "sms-outbound", "recordings"} {
 			for _, r := range ranges {

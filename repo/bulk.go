@@ -27,6 +27,23 @@ type BulkAccount struct {
 // BulkStats counts what a bulk load wrote.
 type BulkStats struct {
 	Accounts, Events, DailyRows, MonthlyRows int64
+	SummaryRows                              int64 // of the yearly and account total tiers
+}
+
+// count adds a chunk's rollup rows to the stats.
+func (st *BulkStats) count(c bulkChunk) {
+	st.Events += int64(len(c.events))
+	for n, t := range rollupTiers() {
+		rows := int64(len(c.keys[n]))
+		switch t.table {
+		case "usage_daily":
+			st.DailyRows += rows
+		case "usage_monthly":
+			st.MonthlyRows += rows
+		default:
+			st.SummaryRows += rows
+		}
+	}
 }
 
 // ErrNotEmpty is returned by BulkLoad for a database that holds data.
@@ -89,13 +106,13 @@ func parentsFirst(accounts []BulkAccount) []BulkAccount {
 	return out
 }
 
-// bulkChunk is one account's events, in event id order, and their rollups.
+// bulkChunk is one account's events, in event id order, and their rollups
+// per tier (rollupTiers' order), with their keys in key order.
 type bulkChunk struct {
-	events         []models.UsageEvent
-	daily, monthly map[rollupKey]models.Sums
-	dailyKeys      []rollupKey
-	monthlyKeys    []rollupKey
-	ingestedAt     time.Time
+	events     []models.UsageEvent
+	sums       []map[rollupKey]models.Sums
+	keys       [][]rollupKey
+	ingestedAt time.Time
 }
 
 func newBulkChunk(events []models.UsageEvent) bulkChunk {
@@ -106,12 +123,11 @@ func newBulkChunk(events []models.UsageEvent) bulkChunk {
 	for i := range all {
 		all[i] = i
 	}
-	daily, monthly := rollups(events, all)
-	return bulkChunk{
-		events: events, daily: daily, monthly: monthly,
-		dailyKeys: sortedKeys(daily), monthlyKeys: sortedKeys(monthly),
-		ingestedAt: time.Now().UTC(),
+	c := bulkChunk{events: events, sums: rollups(events, all), ingestedAt: time.Now().UTC()}
+	for _, sums := range c.sums {
+		c.keys = append(c.keys, sortedKeys(sums))
 	}
+	return c
 }
 
 func (s *Store) checkEmpty(ctx context.Context) error {
@@ -131,6 +147,10 @@ func (s *Store) bulkLoadPostgres(ctx context.Context, accounts []BulkAccount, ch
 	if err := s.checkEmpty(ctx); err != nil {
 		return st, err
 	}
+	tables := []string{"usage_events"}
+	for _, t := range rollupTiers() {
+		tables = append(tables, t.table)
+	}
 	err := s.withPgx(ctx, func(conn *pgx.Conn) error {
 		tx, err := conn.Begin(ctx)
 		if err != nil {
@@ -138,7 +158,7 @@ func (s *Store) bulkLoadPostgres(ctx context.Context, accounts []BulkAccount, ch
 		}
 		defer tx.Rollback(context.Background())
 		// FREEZE needs the tables truncated in this transaction; they are empty.
-		if _, err := tx.Exec(ctx, `TRUNCATE usage_events, usage_daily, usage_monthly`); err != nil {
+		if _, err := tx.Exec(ctx, `TRUNCATE `+strings.Join(tables, ", ")); err != nil {
 			return err
 		}
 		rows := make([][]any, len(accounts))
@@ -166,15 +186,12 @@ func (s *Store) bulkLoadPostgres(ctx context.Context, accounts []BulkAccount, ch
 			if err := copyText("usage_events", "account_sid, event_id, category, occurred_at, day, count, usage_micros, price_micros, ingested_at", c.eventsText); err != nil {
 				return err
 			}
-			if err := copyText("usage_daily", "account_sid, day, category, count, usage_micros, price_micros", func(b *bytes.Buffer) { rollupText(b, c.dailyKeys, c.daily) }); err != nil {
-				return err
+			for n, t := range rollupTiers() {
+				if err := copyText(t.table, t.keyColumns()+", count, usage_micros, price_micros", func(b *bytes.Buffer) { t.rollupText(b, c.keys[n], c.sums[n]) }); err != nil {
+					return err
+				}
 			}
-			if err := copyText("usage_monthly", "account_sid, month, category, count, usage_micros, price_micros", func(b *bytes.Buffer) { rollupText(b, c.monthlyKeys, c.monthly) }); err != nil {
-				return err
-			}
-			st.Events += int64(len(c.events))
-			st.DailyRows += int64(len(c.dailyKeys))
-			st.MonthlyRows += int64(len(c.monthlyKeys))
+			st.count(c)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -185,7 +202,7 @@ func (s *Store) bulkLoadPostgres(ctx context.Context, accounts []BulkAccount, ch
 		return BulkStats{}, err
 	}
 	// Planner statistics for the new data; the visibility map is already set.
-	if err := s.db.WithContext(ctx).Exec(`ANALYZE accounts, usage_events, usage_daily, usage_monthly`).Error; err != nil {
+	if err := s.db.WithContext(ctx).Exec(`ANALYZE accounts, ` + strings.Join(tables, ", ")).Error; err != nil {
 		return st, err
 	}
 	return st, nil
@@ -241,15 +258,17 @@ func (c bulkChunk) eventsText(b *bytes.Buffer) {
 	}
 }
 
-func rollupText(b *bytes.Buffer, keys []rollupKey, sums map[rollupKey]models.Sums) {
+func (t rollupTier) rollupText(b *bytes.Buffer, keys []rollupKey, sums map[rollupKey]models.Sums) {
 	var num [20]byte
 	for _, k := range keys {
 		v := sums[k]
 		copyEscaper.WriteString(b, k.account)
 		b.WriteByte('\t')
 		b.WriteString(k.period.String())
-		b.WriteByte('\t')
-		copyEscaper.WriteString(b, k.category)
+		if !t.total {
+			b.WriteByte('\t')
+			copyEscaper.WriteString(b, k.category)
+		}
 		for _, n := range [...]int64{v.Count, int64(v.Usage), int64(v.Price)} {
 			b.WriteByte('\t')
 			b.Write(strconv.AppendInt(num[:0], n, 10))
@@ -286,27 +305,20 @@ func (s *Store) bulkLoadSQLite(ctx context.Context, accounts []BulkAccount, chun
 					return err
 				}
 			}
-			for _, t := range []struct {
-				table, period string
-				keys          []rollupKey
-				sums          map[rollupKey]models.Sums
-			}{{"usage_daily", "day", c.dailyKeys, c.daily}, {"usage_monthly", "month", c.monthlyKeys, c.monthly}} {
-				for start := 0; start < len(t.keys); start += maxParams / rollupColumns {
-					part := t.keys[start:min(start+maxParams/rollupColumns, len(t.keys))]
-					args := make([]any, 0, len(part)*rollupColumns)
-					for _, k := range part {
-						v := t.sums[k]
-						args = append(args, k.account, k.period, k.category, v.Count, int64(v.Usage), int64(v.Price))
-					}
-					q := fmt.Sprintf("INSERT INTO %s (account_sid, %s, category, count, usage_micros, price_micros) VALUES %s", t.table, t.period, placeholders(len(part), rollupColumns))
-					if err := tx.Exec(q, args...).Error; err != nil {
+			for n, t := range rollupTiers() {
+				cols := rollupColumns
+				if t.total {
+					cols--
+				}
+				for start := 0; start < len(c.keys[n]); start += maxParams / rollupColumns {
+					part := c.keys[n][start:min(start+maxParams/rollupColumns, len(c.keys[n]))]
+					q := "INSERT INTO " + t.table + " (" + t.keyColumns() + ", count, usage_micros, price_micros) VALUES " + placeholders(len(part), cols)
+					if err := tx.Exec(q, t.rowArgs(part, c.sums[n])...).Error; err != nil {
 						return err
 					}
 				}
 			}
-			st.Events += int64(len(c.events))
-			st.DailyRows += int64(len(c.dailyKeys))
-			st.MonthlyRows += int64(len(c.monthlyKeys))
+			st.count(c)
 		}
 		return ctx.Err()
 	})

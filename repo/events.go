@@ -441,23 +441,60 @@ type rollupKey struct {
 	category string
 }
 
-// rollups sums events into daily and monthly rollup rows: the one definition
-// of a rollup, shared by ingestion and by bulk loading.
-func rollups(events []models.UsageEvent, idx []int) (daily, monthly map[rollupKey]models.Sums) {
-	daily = map[rollupKey]models.Sums{}
-	monthly = map[rollupKey]models.Sums{}
+// rollupTier is one table of the rollup hierarchy: sums per account and
+// period (day, month or year: its first day), per category or, for a total
+// tier, over every category (what totalprice reads).
+type rollupTier struct {
+	table, period string // the table and its period column
+	start         func(models.Date) models.Date
+	total         bool
+}
+
+// rollupTiers lists the hierarchy, finest first: ingestion, bulk loading and
+// CheckRollups all keep every tier.
+func rollupTiers() []rollupTier {
+	day := func(d models.Date) models.Date { return d }
+	return []rollupTier{
+		{table: "usage_daily", period: "day", start: day},
+		{table: "usage_monthly", period: "month", start: models.Date.MonthStart},
+		{table: "usage_yearly", period: "year", start: models.Date.YearStart},
+		{table: "usage_monthly_total", period: "month", start: models.Date.MonthStart, total: true},
+		{table: "usage_yearly_total", period: "year", start: models.Date.YearStart, total: true},
+	}
+}
+
+// keyColumns are the tier's key columns, as in its primary key.
+func (t rollupTier) keyColumns() string {
+	if t.total {
+		return "account_sid, " + t.period
+	}
+	return "account_sid, " + t.period + ", category"
+}
+
+// rollups sums events into the rows of every tier (in rollupTiers' order;
+// a total tier's keys have no category): the one definition of a rollup,
+// shared by ingestion and by bulk loading.
+func rollups(events []models.UsageEvent, idx []int) []map[rollupKey]models.Sums {
+	tiers := rollupTiers()
+	out := make([]map[rollupKey]models.Sums, len(tiers))
+	for n := range out {
+		out[n] = map[rollupKey]models.Sums{}
+	}
 	for _, i := range idx {
 		e := events[i]
 		add := models.Sums{Count: e.Count, Usage: e.Usage, Price: e.Price}
 		day := e.Day()
-		d := daily[rollupKey{e.AccountSid, day, e.Category}]
-		d.Add(add)
-		daily[rollupKey{e.AccountSid, day, e.Category}] = d
-		m := monthly[rollupKey{e.AccountSid, day.MonthStart(), e.Category}]
-		m.Add(add)
-		monthly[rollupKey{e.AccountSid, day.MonthStart(), e.Category}] = m
+		for n, t := range tiers {
+			k := rollupKey{e.AccountSid, t.start(day), e.Category}
+			if t.total {
+				k.category = ""
+			}
+			v := out[n][k]
+			v.Add(add)
+			out[n][k] = v
+		}
 	}
-	return daily, monthly
+	return out
 }
 
 // sortedKeys orders rollup keys as the primary keys do.
@@ -472,20 +509,32 @@ func sortedKeys(sums map[rollupKey]models.Sums) []rollupKey {
 	return keys
 }
 
-// applyRollups adds the newly stored events to the daily and monthly rollups,
-// in key order so that concurrent batches lock rows in one order.
+// applyRollups adds the newly stored events to every rollup tier, each in
+// key order and the tiers always in one order, so that concurrent batches
+// lock rows in one order.
 func (s *Store) applyRollups(tx *gorm.DB, events []models.UsageEvent, fresh []int) error {
-	daily, monthly := rollups(events, fresh)
-	if err := s.upsertRollups(tx, "usage_daily", "day", daily); err != nil {
-		return err
+	sums := rollups(events, fresh)
+	for n, t := range rollupTiers() {
+		if err := s.upsertRollups(tx, t, sums[n]); err != nil {
+			return err
+		}
 	}
-	return s.upsertRollups(tx, "usage_monthly", "month", monthly)
+	return nil
 }
 
 const rollupColumns = 6
 
-func (s *Store) upsertRollups(tx *gorm.DB, table, periodColumn string, sums map[rollupKey]models.Sums) error {
+func (s *Store) upsertRollups(tx *gorm.DB, t rollupTier, sums map[rollupKey]models.Sums) error {
 	keys := sortedKeys(sums)
+	// A total tier's rows have no category: its column and value drop out.
+	columns, cols := t.keyColumns()+", count, usage_micros, price_micros", rollupColumns
+	if t.total {
+		cols--
+	}
+	set := fmt.Sprintf(` ON CONFLICT (%[2]s) DO UPDATE SET
+			count = %[1]s.count + excluded.count,
+			usage_micros = %[1]s.usage_micros + excluded.usage_micros,
+			price_micros = %[1]s.price_micros + excluded.price_micros`, t.table, t.keyColumns())
 	if s.dialect == Postgres && len(keys) > 0 {
 		n := len(keys)
 		accounts, categories := make([]string, n), make([]string, n)
@@ -497,36 +546,38 @@ func (s *Store) upsertRollups(tx *gorm.DB, table, periodColumn string, sums map[
 			counts[i], usages[i], prices[i] = v.Count, int64(v.Usage), int64(v.Price)
 		}
 		// WITH ORDINALITY keeps the key order, in which rows are locked.
-		return tx.Exec(fmt.Sprintf(`INSERT INTO %[1]s (account_sid, %[2]s, category, count, usage_micros, price_micros)
-			SELECT a, p, c, n, u, v FROM unnest(?::text[], ?::date[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[]) WITH ORDINALITY AS t(a, p, c, n, u, v, o) ORDER BY o
-			ON CONFLICT (account_sid, %[2]s, category) DO UPDATE SET
-			count = %[1]s.count + excluded.count,
-			usage_micros = %[1]s.usage_micros + excluded.usage_micros,
-			price_micros = %[1]s.price_micros + excluded.price_micros`, table, periodColumn),
+		if t.total {
+			return tx.Exec(`INSERT INTO `+t.table+` (`+columns+`)
+			SELECT a, p, n, u, v FROM unnest(?::text[], ?::date[], ?::bigint[], ?::bigint[], ?::bigint[]) WITH ORDINALITY AS t(a, p, n, u, v, o) ORDER BY o`+set,
+				array(accounts), array(periods), array(counts), array(usages), array(prices)).Error
+		}
+		return tx.Exec(`INSERT INTO `+t.table+` (`+columns+`)
+			SELECT a, p, c, n, u, v FROM unnest(?::text[], ?::date[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[]) WITH ORDINALITY AS t(a, p, c, n, u, v, o) ORDER BY o`+set,
 			array(accounts), array(periods), array(categories), array(counts), array(usages), array(prices)).Error
 	}
 	for start := 0; s.dialect != Postgres && start < len(keys); start += maxParams / rollupColumns {
 		chunk := keys[start:min(start+maxParams/rollupColumns, len(keys))]
-		var sql strings.Builder
-		fmt.Fprintf(&sql, "INSERT INTO %s (account_sid, %s, category, count, usage_micros, price_micros) VALUES ", table, periodColumn)
-		args := make([]any, 0, len(chunk)*rollupColumns)
-		for n, k := range chunk {
-			if n > 0 {
-				sql.WriteByte(',')
-			}
-			sql.WriteString("(?,?,?,?,?,?)")
-			v := sums[k]
-			args = append(args, k.account, k.period, k.category, v.Count, int64(v.Usage), int64(v.Price))
-		}
-		fmt.Fprintf(&sql, ` ON CONFLICT (account_sid, %[2]s, category) DO UPDATE SET
-			count = %[1]s.count + excluded.count,
-			usage_micros = %[1]s.usage_micros + excluded.usage_micros,
-			price_micros = %[1]s.price_micros + excluded.price_micros`, table, periodColumn)
-		if err := tx.Exec(sql.String(), args...).Error; err != nil {
+		q := "INSERT INTO " + t.table + " (" + columns + ") VALUES " + placeholders(len(chunk), cols) + set
+		if err := tx.Exec(q, t.rowArgs(chunk, sums)...).Error; err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// rowArgs are the column values of rollup rows, in the order of keyColumns
+// then the sums.
+func (t rollupTier) rowArgs(keys []rollupKey, sums map[rollupKey]models.Sums) []any {
+	args := make([]any, 0, len(keys)*rollupColumns)
+	for _, k := range keys {
+		v := sums[k]
+		args = append(args, k.account, k.period)
+		if !t.total {
+			args = append(args, k.category)
+		}
+		args = append(args, v.Count, int64(v.Usage), int64(v.Price))
+	}
+	return args
 }
 
 // retry runs a transaction again when the database aborted it for a reason

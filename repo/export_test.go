@@ -27,3 +27,17 @@ func (s *Store) ExplainAccountUsage(ctx context.Context, r models.Readable, q mo
 	}
 	return b.String(), rows.Err()
 }
+
+// RedoMigration rolls the schema back to just before version and applies
+// every migration again, so that a test sees a migration run over data.
+func (s *Store) RedoMigration(ctx context.Context, version int64) error {
+	p, err := s.migrator()
+	if err != nil {
+		return err
+	}
+	if _, err := p.DownTo(ctx, version-1); err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}

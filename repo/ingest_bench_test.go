@@ -11,7 +11,7 @@ import (
 )
 
 // BenchmarkRecordUsageEvents stores batches of 1,000 new events for 200
-// accounts over 30 days: the ledger insert and both rollup upserts.
+// accounts over 30 days: the ledger insert and every rollup tier's upsert.
 func BenchmarkRecordUsageEvents(b *testing.B) {
 	for _, backend := range repotest.Backends() {
 		b.Run(backend, func(b *testing.B) {

@@ -61,6 +61,9 @@ type Store struct {
 	tracer       atomic.Pointer[func(sql string)]
 	// stopListening ends the directory's listener.
 	stopListening atomic.Pointer[context.CancelFunc]
+	// replicas serve the reads of contexts from ReadReplica; nil without.
+	replicas *replicaSet
+	url      string // for connections of their own (the leader's lock)
 }
 
 // OnIngest registers f to be told, after each ingestion commit that stored
@@ -137,7 +140,7 @@ func Open(url string) (*Store, error) {
 		sqlDB.SetMaxIdleConns(8)
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	s.db, s.sqlDB, s.dialect = db, sqlDB, d
+	s.db, s.sqlDB, s.dialect, s.url = db, sqlDB, d, url
 	if d == SQLite {
 		if err := traceGORM(db, s); err != nil {
 			return nil, err

@@ -15,7 +15,7 @@ import (
 
 // ErrTooManyTriggers is returned when an account already has the most
 // triggers allowed.
-var ErrTooManyTriggers = fmt.Errorf("an account has at most %d usage triggers", models.MaxTriggersPerAccount)
+var ErrTooManyTriggers = models.ErrTooManyTriggers
 
 const triggerColumns = `t.sid, t.account_sid, t.api_version, t.friendly_name, t.callback_url, t.callback_method,
 	t.usage_category, t.recurring, t.trigger_by, t.trigger_value_micros, t.current_value_micros,

@@ -85,9 +85,9 @@ func (s *Store) sumRows(ctx context.Context, q string, args []any, withPeriod bo
 	return rows.Err()
 }
 
-// UsageTotals sums the usage of the query's accounts over its whole range, per
+// usageTotals sums the usage of the query's accounts over its whole range, per
 // stored category: whole months from the monthly rollup, the rest by day.
-func (s *Store) UsageTotals(ctx context.Context, q models.UsageQuery) (models.Totals, error) {
+func (s *Store) usageTotals(ctx context.Context, q models.UsageQuery) (models.Totals, error) {
 	seg := split(q.Range)
 	var b strings.Builder
 	var args []any
@@ -117,9 +117,9 @@ func (s *Store) UsageTotals(ctx context.Context, q models.UsageQuery) (models.To
 	return out, nil
 }
 
-// UsageByPeriod sums the usage of the query's accounts per bucket of the
+// usageByPeriod sums the usage of the query's accounts per bucket of the
 // granularity (day, month or year; buckets clipped to the range) and category.
-func (s *Store) UsageByPeriod(ctx context.Context, q models.UsageQuery, g models.Granularity) (models.PeriodTotals, error) {
+func (s *Store) usageByPeriod(ctx context.Context, q models.UsageQuery, g models.Granularity) (models.PeriodTotals, error) {
 	var b strings.Builder
 	var args []any
 	union := ""

@@ -27,19 +27,26 @@ func (m RollupMismatch) String() string {
 	return fmt.Sprintf("%s %s %s %s: rollup %s, ledger %s", m.Table, m.AccountSid, m.Period, m.Category, show(m.Rollup), show(m.Ledger))
 }
 
-// CheckRollups recounts the whole ledger and returns every daily or monthly
-// rollup row that disagrees with it (at most limit of them). The ledger is
-// the truth a rollup can always be rebuilt from.
+// CheckRollups recounts the whole ledger and returns every rollup row, of
+// any tier, that disagrees with it (at most limit of them per tier). The
+// ledger is the truth a rollup can always be rebuilt from.
 func (s *Store) CheckRollups(ctx context.Context, limit int) ([]RollupMismatch, error) {
-	month := "CAST(date_trunc('month', day) AS date)"
+	periodOf := map[string]string{
+		"day":   "day",
+		"month": "CAST(date_trunc('month', day) AS date)",
+		"year":  "CAST(date_trunc('year', day) AS date)",
+	}
 	if s.dialect == SQLite {
-		month = "strftime('%Y-%m-01', day)"
+		periodOf["month"], periodOf["year"] = "strftime('%Y-%m-01', day)", "strftime('%Y-01-01', day)"
 	}
 	var out []RollupMismatch
-	for _, t := range []struct{ table, period, expr string }{
-		{"usage_daily", "day", "day"},
-		{"usage_monthly", "month", month},
-	} {
+	for _, t := range rollupTiers() {
+		// A total tier has one row per account and period, all categories
+		// summed: both sides group under the empty category.
+		category := "category"
+		if t.total {
+			category = "''"
+		}
 		var rows []struct {
 			AccountSid, Period, Category string
 			Rollups, Events              int64
@@ -55,17 +62,17 @@ func (s *Store) CheckRollups(ctx context.Context, limit int) ([]RollupMismatch, 
 			       CAST(SUM(rc) AS BIGINT) AS rc, CAST(SUM(ru) AS BIGINT) AS ru, CAST(SUM(rp) AS BIGINT) AS rp,
 			       CAST(SUM(lc) AS BIGINT) AS lc, CAST(SUM(lu) AS BIGINT) AS lu, CAST(SUM(lp) AS BIGINT) AS lp
 			FROM (
-				SELECT account_sid, %[2]s AS period, category, 1 AS r, 0 AS e,
+				SELECT account_sid, %[2]s AS period, %[4]s AS category, 1 AS r, 0 AS e,
 				       count AS rc, usage_micros AS ru, price_micros AS rp, 0 AS lc, 0 AS lu, 0 AS lp
 				FROM %[1]s
 				UNION ALL
-				SELECT account_sid, %[3]s, category, 0, 1, 0, 0, 0, count, usage_micros, price_micros
+				SELECT account_sid, %[3]s, %[4]s, 0, 1, 0, 0, 0, count, usage_micros, price_micros
 				FROM usage_events
 			) u
 			GROUP BY account_sid, period, category
 			HAVING SUM(r) <> CASE WHEN SUM(e) > 0 THEN 1 ELSE 0 END
 			    OR SUM(rc) <> SUM(lc) OR SUM(ru) <> SUM(lu) OR SUM(rp) <> SUM(lp)
-			LIMIT ?`, t.table, t.period, t.expr)
+			LIMIT ?`, t.table, t.period, periodOf[t.period], category)
 		if err := s.db.WithContext(ctx).Raw(q, limit).Find(&rows).Error; err != nil {
 			return nil, fmt.Errorf("check %s: %w", t.table, err)
 		}

@@ -59,6 +59,9 @@ func TestCheckRollupsFindsEveryDifference(t *testing.T) {
 				`DELETE FROM usage_daily WHERE day = '2024-02-02'`,                                    // missing row
 				`INSERT INTO usage_daily VALUES ('` + sid + `', '2024-02-03', 'recordings', 0, 0, 0)`, // row without events
 				`UPDATE usage_monthly SET count = count - 1 WHERE category = 'sms-outbound-longcode'`, // wrong monthly sum
+				`UPDATE usage_yearly SET usage_micros = 0 WHERE category = 'calls-outbound'`,          // wrong yearly sum
+				`DELETE FROM usage_monthly_total`,                                                     // missing account total
+				`INSERT INTO usage_yearly_total VALUES ('` + sid + `', '2023-01-01', 1, 0, 0)`,        // total without events
 			} {
 				if _, err := raw.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
@@ -78,6 +81,9 @@ func TestCheckRollupsFindsEveryDifference(t *testing.T) {
 				"usage_daily " + sid + " 2024-02-02 sms-outbound-longcode: rollup none, ledger count=1 usage=1000000 price=7900",
 				"usage_daily " + sid + " 2024-02-03 recordings: rollup count=0 usage=0 price=0, ledger none",
 				"usage_monthly " + sid + " 2024-02-01 sms-outbound-longcode: rollup count=0 usage=1000000 price=7900, ledger count=1 usage=1000000 price=7900",
+				"usage_monthly_total " + sid + " 2024-02-01 : rollup none, ledger count=4 usage=8000000 price=98900",
+				"usage_yearly " + sid + " 2024-01-01 calls-outbound: rollup count=3 usage=0 price=91000, ledger count=3 usage=7000000 price=91000",
+				"usage_yearly_total " + sid + " 2023-01-01 : rollup count=1 usage=0 price=0, ledger none",
 			}
 			if !slices.Equal(got, want) {
 				t.Fatalf("mismatches:\n%s\nwant:\n%s", join(got), join(want))

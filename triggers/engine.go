@@ -147,32 +147,50 @@ func signal(c chan struct{}) {
 	}
 }
 
-// Run evaluates and delivers until ctx ends.
+// Run evaluates and delivers until ctx ends: RunPeriodic and RunOnDemand.
 func (e *Engine) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(1 + e.cfg.Workers)
-	go func() { defer wg.Done(); e.evaluateLoop(ctx) }()
+	wg.Go(func() { e.RunPeriodic(ctx) })
+	e.RunOnDemand(ctx)
+	wg.Wait()
+}
+
+// RunOnDemand evaluates after ingestions into this instance and delivers the
+// outbox until ctx ends. Every instance runs it: firings are unique per
+// trigger and period, and each outbox row is claimed by one worker at a time.
+func (e *Engine) RunOnDemand(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { e.evaluateLoop(ctx) })
 	for range e.cfg.Workers {
-		go func() { defer wg.Done(); e.deliverLoop(ctx) }()
+		wg.Go(func() { e.deliverLoop(ctx) })
 	}
 	wg.Wait()
 }
 
-func (e *Engine) evaluateLoop(ctx context.Context) {
+// RunPeriodic evaluates every trigger at once, then every Interval, until ctx
+// ends. One instance is enough (the leader of several): the first pass
+// catches what a previous process or leader left.
+func (e *Engine) RunPeriodic(ctx context.Context) {
 	ticker := time.NewTicker(e.cfg.Interval)
 	defer ticker.Stop()
-	// The first full pass at start-up catches what a previous process left.
-	if err := e.EvaluateAll(ctx); err != nil && ctx.Err() == nil {
-		e.cfg.Log.Warn("usage triggers: evaluation failed", "err", err)
-	}
 	for {
+		if err := e.EvaluateAll(ctx); err != nil && ctx.Err() == nil {
+			e.cfg.Log.Warn("usage triggers: evaluation failed", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			if err := e.EvaluateAll(ctx); err != nil && ctx.Err() == nil {
-				e.cfg.Log.Warn("usage triggers: evaluation failed", "err", err)
-			}
+		}
+	}
+}
+
+// evaluateLoop evaluates the triggers of the accounts ingested into.
+func (e *Engine) evaluateLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
 		case <-e.evalNow:
 			e.mu.Lock()
 			accounts := make([]string, 0, len(e.touched))

@@ -67,8 +67,8 @@ func runBenchSeed(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	took := time.Since(start)
-	fmt.Fprintf(out, "wrote %d accounts, %d events, %d daily and %d monthly rollup rows in %s (%.0f events/s)\n",
-		st.Accounts, st.Events, st.DailyRows, st.MonthlyRows, took.Round(time.Millisecond), float64(st.Events)/took.Seconds())
+	fmt.Fprintf(out, "wrote %d accounts, %d events, %d daily, %d monthly and %d yearly or account total rollup rows in %s (%.0f events/s)\n",
+		st.Accounts, st.Events, st.DailyRows, st.MonthlyRows, st.SummaryRows, took.Round(time.Millisecond), float64(st.Events)/took.Seconds())
 	if !*check {
 		return nil
 	}

@@ -51,6 +51,7 @@ func TestDashboard(t *testing.T) {
 			t.Run("manager sees the parent account", func(t *testing.T) { testManagerView(t, browser, srv, backend) })
 			t.Run("chart", func(t *testing.T) { testChart(t, browser, srv) })
 			t.Run("downloads", func(t *testing.T) { testDownloads(t, browser, srv) })
+			t.Run("usage triggers", func(t *testing.T) { testTriggers(t, browser, srv) })
 			t.Run("wrong password", func(t *testing.T) { testWrongPassword(t, browser, srv) })
 			t.Run("manager of a sub-account", func(t *testing.T) { testSubAccountManager(t, browser, srv) })
 			t.Run("expired session", func(t *testing.T) { testExpiredSession(t, browser, srv, backend) })
@@ -992,4 +993,91 @@ func waitForFile(t *testing.T, path string) []byte {
 	}
 	t.Fatalf("no download at %s; the folder holds %v", path, names)
 	return nil
+}
+
+// testTriggers: the manager sees a trigger of the account with its progress
+// bar at the value the API answers, creates one through the form (server
+// errors shown by their fields first) and deletes one.
+func testTriggers(t *testing.T, browser context.Context, srv *demoServer) {
+	token := srv.signIn(t, "manager", srv.passwords["manager"])
+	triggersURL := srv.url + "/2010-04-01/Accounts/" + demoParent + "/Usage/Triggers"
+	send := func(method, url string, form url.Values) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, strings.NewReader(form.Encode()))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %v", method, url, res.StatusCode, err)
+		}
+		return out
+	}
+	count := func() int {
+		l := send(http.MethodGet, triggersURL+".json", nil)
+		return len(l["usage_triggers"].([]any))
+	}
+	// A public documentation address (TEST-NET-3), far from its threshold: it never fires.
+	tr := send(http.MethodPost, triggersURL+".json", url.Values{"UsageCategory": {"calls"}, "TriggerValue": {"1000000"},
+		"Recurring": {"monthly"}, "CallbackUrl": {"https://203.0.113.10/hook"}, "FriendlyName": {"Calls cap"}})
+	sid := tr["sid"].(string)
+	tr = send(http.MethodGet, triggersURL+"/"+sid+".json", nil)
+	current := tr["current_value"].(string)
+
+	p := newPage(t, browser, srv)
+	p.signIn("manager", srv.passwords["manager"])
+	row := fmt.Sprintf(`#triggers-table tr[data-trigger=%q]`, sid)
+	p.waitFor(`!document.getElementById('triggers').hidden && document.querySelector('` + row + `') !== null`)
+	if got := p.attr(row+" progress", "value"); !sameDecimal(got, decimal.RequireFromString(current)) {
+		t.Errorf("progress value %q, the API says %s", got, current)
+	}
+	if got := p.attr(row+" progress", "max"); got != "1000000.000000" {
+		t.Errorf("progress max %q", got)
+	}
+	if text := p.text(row + " .progress-text"); !strings.HasPrefix(text, current+" of 1000000") {
+		t.Errorf("progress text %q, current value %s", text, current)
+	}
+	if text := p.text(row); !strings.Contains(text, "Monthly") || !strings.Contains(text, "Never") {
+		t.Errorf("row %q", text)
+	}
+
+	set := func(id, v string) {
+		evalJS[chromedp.Void](p, fmt.Sprintf(`document.getElementById(%q).value = %q`, id, v))
+	}
+	// Bad values: each error beside its field, nothing created.
+	p.choose("#trigger-UsageCategory", "sms")
+	set("trigger-TriggerValue", "-5")
+	set("trigger-CallbackUrl", "ftp://example")
+	p.click("#trigger-create")
+	p.waitFor(`!document.getElementById('trigger-error-TriggerValue').hidden && !document.getElementById('trigger-error-CallbackUrl').hidden`)
+	if !strings.Contains(p.text("#trigger-error-CallbackUrl"), "CallbackUrl") || !hiddenByID(p, "trigger-error-UsageCategory") {
+		t.Errorf("field errors: %q", p.text("#trigger-error-CallbackUrl"))
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d triggers after a refused form", n)
+	}
+	// Good values: created.
+	set("trigger-TriggerValue", "+50")
+	set("trigger-CallbackUrl", "https://203.0.113.10/sms")
+	set("trigger-FriendlyName", "SMS alarm")
+	p.click("#trigger-create")
+	p.waitFor(`document.querySelectorAll('#triggers-table tbody tr').length === 2`)
+	if n := count(); n != 2 {
+		t.Fatalf("%d triggers after the form, want 2", n)
+	}
+	// Delete the first one.
+	p.click(row + " button[data-delete]")
+	p.waitFor(`document.querySelector('` + row + `') === null && document.querySelectorAll('#triggers-table tbody tr').length === 1`)
+	if n := count(); n != 1 {
+		t.Fatalf("%d triggers after deleting one, want 1", n)
+	}
+}
+
+// hiddenByID reports whether an element is hidden.
+func hiddenByID(p *page, id string) bool {
+	return evalJS[bool](p, fmt.Sprintf(`document.getElementById(%q).hidden`, id))
 }

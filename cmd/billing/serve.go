@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -64,6 +65,17 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer store.Close()
+	var collectors []prometheus.Collector
+	if len(cfg.ReplicaURLs) > 0 {
+		if err := store.AddReplicas(cfg.ReplicaURLs, cfg.ReplicaMaxLag, log); err != nil {
+			return err
+		}
+		checksCtx, stopChecks := context.WithCancel(ctx)
+		checksDone := make(chan struct{})
+		go func() { defer close(checksDone); store.RunReplicaChecks(checksCtx) }()
+		defer func() { stopChecks(); <-checksDone }()
+		collectors = append(collectors, newReplicaCollector(store))
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -104,10 +116,9 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		defer stop()
 	}
 
-	var collectors []prometheus.Collector
 	if cfg.NATSURL != "" {
 		m := consume.NewMetrics()
-		collectors = m.Collectors()
+		collectors = append(collectors, m.Collectors()...)
 		stop := startConsumer(ctx, cfg.consumeConfig(log, m), store, ready.Load)
 		defer stop()
 	}
@@ -118,6 +129,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	store.OnIngest(engine.Touched)
 	engineCtx, stopEngine := context.WithCancel(ctx)
 	engineDone := make(chan struct{})
+	var leading atomic.Pointer[repo.Leader]
 	go func() {
 		defer close(engineDone)
 		for !ready.Load() {
@@ -127,10 +139,25 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			case <-time.After(250 * time.Millisecond):
 			}
 		}
-		engine.Run(engineCtx)
+		// Every instance evaluates after its own ingestions and delivers
+		// from the outbox (claimed row by row); the periodic jobs run on the
+		// leader only.
+		leader := store.NewLeader("periodic", log)
+		go leader.Run(engineCtx, func(ctx context.Context) { periodicJobs(ctx, engine, store, log) })
+		leading.Store(leader)
+		engine.RunOnDemand(engineCtx)
 	}()
 	defer func() { stopEngine(); <-engineDone }()
 	collectors = append(collectors, engine.Collectors()...)
+	collectors = append(collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "billing_leader",
+		Help: "1 while this instance runs the periodic jobs (trigger evaluation, throttle cleanup) for every instance on the database.",
+	}, func() float64 {
+		if l := leading.Load(); l != nil && l.Leading() {
+			return 1
+		}
+		return 0
+	}))
 
 	srv := &http.Server{
 		Handler: minRateBodies(handlers.New(handlers.Config{
@@ -143,6 +170,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			TrustedProxies: cfg.TrustedProxies,
 			RequestTimeout: cfg.RequestTimeout,
 			Ready:          ready.Load,
+			Triggers:       engine,
 		})),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       readTimeout,
@@ -170,6 +198,34 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// throttleCleanup is how often the leader deletes sign-in counters quiet for
+// a day: they cost a row each, and a day's flood of names is bounded by the
+// per-address limit.
+const throttleCleanup = 10 * time.Minute
+
+// periodicJobs are what one instance does for all: the periodic trigger
+// evaluation and the throttle's cleanup; both are harmless when run twice.
+func periodicJobs(ctx context.Context, engine *triggers.Engine, store *repo.Store, log *slog.Logger) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { engine.RunPeriodic(ctx) })
+	tick := time.NewTicker(throttleCleanup)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		if n, err := store.ForgetSignIns(ctx, now.Add(-auth.ThrottleMemory), now); err != nil && ctx.Err() == nil {
+			log.Warn("sign-in throttle cleanup failed", "err", err)
+		} else if n > 0 {
+			log.Info("sign-in throttle cleanup", "forgotten", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // startConsumer consumes usage events beside the API once the database is

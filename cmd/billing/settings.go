@@ -44,6 +44,9 @@ type Config struct {
 	BenchURL       string
 	BenchToken     string
 
+	ReplicaURLs   []string // Postgres streaming replicas for the usage reads
+	ReplicaMaxLag time.Duration
+
 	SecretKey           string // seals auth tokens; "": the data folder's key
 	TriggerInterval     time.Duration
 	WebhookAllowPrivate bool
@@ -131,6 +134,10 @@ func (c *Config) settings() []setting {
 			usage: "how often every usage trigger is evaluated, besides right after each ingestion", read: duration(&c.TriggerInterval)},
 		{flag: "webhook-allow-private", env: "BILLING_WEBHOOK_ALLOW_PRIVATE", shown: "false", in: []string{"serve"},
 			usage: "let trigger callbacks go to loopback, private and link-local addresses (tests, on-premise)", read: boolean(&c.WebhookAllowPrivate)},
+		{flag: "replica-urls", env: "BILLING_DATABASE_REPLICA_URLS", shown: "none", in: []string{"serve"},
+			usage: "comma-separated Postgres streaming replicas that serve the usage reads (see Scale-out)", read: urlList(&c.ReplicaURLs)},
+		{flag: "replica-max-lag", env: "BILLING_REPLICA_MAX_LAG", def: shortDuration(repo.DefaultReplicaMaxLag), in: []string{"serve"},
+			usage: "a replica further behind the primary than this is skipped until it catches up", read: duration(&c.ReplicaMaxLag)},
 		{env: "BILLING_SESSION_TTL", def: shortDuration(handlers.DefaultSessionTTL), in: []string{"serve"},
 			usage: "how long a dashboard sign-in lasts", read: duration(&c.SessionTTL)},
 		{env: "BILLING_TRUSTED_PROXIES", shown: "none", in: []string{"serve"},
@@ -324,6 +331,19 @@ func secret(p *string, min int) parser {
 }
 
 // cidrs reads CIDRs, or single addresses (a /32 or /128).
+func urlList(p *[]string) parser {
+	return parser{set: func(v string) error {
+		urls := splitList(v)
+		for _, u := range urls {
+			if repo.DialectOf(u) != repo.Postgres {
+				return errors.New("must be postgres:// or postgresql:// URLs, comma-separated")
+			}
+		}
+		*p = urls
+		return nil
+	}}
+}
+
 func cidrs(p *[]*net.IPNet) parser {
 	return parser{set: func(v string) error {
 		var bad []string

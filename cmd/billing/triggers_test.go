@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -14,11 +15,41 @@ import (
 	"github.com/evovoice/billing/models"
 	"github.com/evovoice/billing/repo"
 	"github.com/evovoice/billing/repo/repotest"
-	"github.com/evovoice/billing/triggers"
+	twilio "github.com/twilio/twilio-go"
 	"github.com/twilio/twilio-go/client"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
 )
 
-// `billing serve` evaluates triggers right after an ingestion commit (the
+// twilioClientFor is the official Twilio client with an account's
+// credentials, sending what it addresses to api.twilio.com to base instead.
+func twilioClientFor(t *testing.T, base, account, token string) *twilio.RestClient {
+	t.Helper()
+	t.Setenv("TWILIO_EDGE", "")
+	t.Setenv("TWILIO_REGION", "")
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client.Client{
+		Credentials: client.NewCredentials(account, token),
+		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if r.URL.Host != "api.twilio.com" {
+				return nil, fmt.Errorf("the client addressed %s", r.URL.Host)
+			}
+			out := r.Clone(r.Context())
+			out.URL.Scheme, out.URL.Host, out.Host = target.Scheme, target.Host, ""
+			return http.DefaultTransport.RoundTrip(out)
+		})},
+	}
+	c.SetAccountSid(account)
+	return twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A trigger created over HTTP with twilio-go: `billing serve` evaluates triggers right after an ingestion commit (the
 // periodic evaluation is set to an hour, so it is not what fires) and
 // delivers the signed callback; /metrics counts it.
 func TestServeDeliversTriggerCallbacks(t *testing.T) {
@@ -60,14 +91,16 @@ func TestServeDeliversTriggerCallbacks(t *testing.T) {
 				got <- r.PostForm.Get("UsageTriggerSid")
 			}))
 			defer rc.Close()
-			e := triggers.New(triggers.Config{Store: store, Box: box, AllowPrivate: true})
-			tr, err := e.Create(ctx, sid, "2010-04-01", models.TriggerInput{CallbackURL: rc.URL + "/cb", TriggerValue: "2", UsageCategory: "calls", Recurring: "daily"})
+			// The trigger is created over HTTP, with the official client and
+			// the account's own credentials.
+			s := startService(t, db)
+			waitFor(t, 30*time.Second, "the service to be ready", func() bool { return status(s.url+"/readyz", "") == http.StatusOK })
+			rest := twilioClientFor(t, s.url, sid, token)
+			tr, err := rest.Api.CreateUsageTrigger((&api.CreateUsageTriggerParams{}).
+				SetCallbackUrl(rc.URL + "/cb").SetTriggerValue("2").SetUsageCategory("calls").SetRecurring("daily"))
 			if err != nil {
 				t.Fatal(err)
 			}
-
-			s := startService(t, db)
-			waitFor(t, 30*time.Second, "the service to be ready", func() bool { return status(s.url+"/readyz", "") == http.StatusOK })
 			body := fmt.Sprintf(`{"events":[{"id":"x1","accountSid":%q,"category":"calls-outbound","occurredAt":%q,"usage":"3"}]}`, sid, time.Now().UTC().Format(time.RFC3339))
 			req, _ := http.NewRequest(http.MethodPost, s.url+"/billing/usage/events", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+s.admin)
@@ -83,8 +116,8 @@ func TestServeDeliversTriggerCallbacks(t *testing.T) {
 			}
 			select {
 			case sidGot := <-got:
-				if sidGot != tr.Sid {
-					t.Errorf("callback for %q, want %s", sidGot, tr.Sid)
+				if sidGot != *tr.Sid {
+					t.Errorf("callback for %q, want %s", sidGot, *tr.Sid)
 				}
 			case <-time.After(20 * time.Second):
 				t.Fatal("no callback after the ingestion")
@@ -94,6 +127,11 @@ func TestServeDeliversTriggerCallbacks(t *testing.T) {
 				return strings.Contains(string(m), `billing_trigger_deliveries_total{outcome="delivered"} 1`) &&
 					strings.Contains(string(m), "billing_trigger_outbox_pending 0")
 			})
+			// The resource shows the firing.
+			fired, err := rest.Api.FetchUsageTrigger(*tr.Sid, nil)
+			if err != nil || fired.DateFired == nil || fired.CurrentValue == nil || *fired.CurrentValue != "3" {
+				t.Errorf("after the firing: %+v %v", fired, err)
+			}
 		})
 	}
 }

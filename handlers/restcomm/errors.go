@@ -9,6 +9,7 @@ import (
 	"github.com/evovoice/billing/auth"
 	"github.com/evovoice/billing/handlers/internal/problem"
 	"github.com/evovoice/billing/handlers/internal/reply"
+	"github.com/evovoice/billing/models"
 	"github.com/labstack/echo/v4"
 )
 
@@ -19,6 +20,16 @@ const (
 	codePageSizeTooLarge = "20007"
 	codeInvalidPageToken = "21481"
 )
+
+// codeTooManyTriggers is our choice: Twilio documents no code for its
+// limit of 1,000 usage triggers an account.
+const codeTooManyTriggers = 21622
+
+// namedCodes are the face's codes for problems that share a status with
+// others (problem.Problem's Code); they win over twilioCodes.
+var namedCodes = map[string]int{
+	problem.TooManyTriggers.Code: codeTooManyTriggers,
+}
 
 // twilioCodes are the face's codes by HTTP status; a status without one
 // is its own code.
@@ -46,7 +57,7 @@ func (f *Face) errors(v version) echo.MiddlewareFunc {
 			if err == nil || c.Response().Committed {
 				return err
 			}
-			if errors.Is(err, echo.ErrNotFound) {
+			if errors.Is(err, echo.ErrNotFound) || errors.Is(err, models.ErrNotFound) {
 				err = resourceNotFound(c) // Twilio names the path it did not find
 			}
 			p := reply.Problem(c, f.log, f.store.Unavailable, err)
@@ -81,7 +92,10 @@ func dashboardSession(r *http.Request) bool {
 // reported in one message, under the first Twilio-specific code among them
 // (clients test for 20007 and 21481), else 20001.
 func twilioErrorOf(p *problem.Problem) twilioErrorBody {
-	code, ok := twilioCodes[p.Status]
+	code, ok := namedCodes[p.Code]
+	if !ok {
+		code, ok = twilioCodes[p.Status]
+	}
 	if !ok {
 		code = p.Status
 	}

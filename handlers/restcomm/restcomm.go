@@ -6,8 +6,9 @@
 //
 // Where things go: routes and the request flow here; paging, page tokens
 // and URIs in paging.go; the envelope and encoders in encode.go and
-// jsonwrite.go; errors in errors.go. A new resource under /Usage (such as
-// /Usage/Triggers) is one more route in Mount and a file of its own.
+// jsonwrite.go; errors in errors.go; /Usage/Triggers in triggers.go and
+// triggers_encode.go. A new resource under /Usage is one more route in
+// Mount and a file of its own.
 package restcomm
 
 import (
@@ -98,6 +99,8 @@ type Config struct {
 	Usage    *usage.Service
 	Verifier *auth.Verifier
 	Logger   *slog.Logger
+	// Triggers serves /Usage/Triggers; without it the resource is absent.
+	Triggers TriggerEngine
 }
 
 // Face serves the Restcomm / Twilio routes.
@@ -106,11 +109,12 @@ type Face struct {
 	usage    *usage.Service
 	verifier *auth.Verifier
 	log      *slog.Logger
+	triggers TriggerEngine
 }
 
 // New builds the face.
 func New(cfg Config) *Face {
-	return &Face{store: cfg.Store, usage: cfg.Usage, verifier: cfg.Verifier, log: cfg.Logger}
+	return &Face{store: cfg.Store, usage: cfg.Usage, verifier: cfg.Verifier, log: cfg.Logger, triggers: cfg.Triggers}
 }
 
 // Mount adds the face under each prefix. Everything under a prefix, unknown
@@ -129,6 +133,7 @@ func (f *Face) Mount(e *echo.Echo, needsDB echo.MiddlewareFunc) {
 		h := f.listUsageRecords(v)
 		g.Any("/Accounts/:AccountSid/Usage/:records", h)
 		g.Any("/Accounts/:AccountSid/Usage/Records/:subresource", h)
+		f.usageTriggersRoutes(g, v)
 	}
 }
 
@@ -148,7 +153,7 @@ func (f *Face) listUsageRecords(v version) echo.HandlerFunc {
 		if !ok {
 			return resourceNotFound(c)
 		}
-		ctx := c.Request().Context()
+		ctx, currentTo := f.usage.ReadReplica(c.Request().Context())
 		ov, err := f.usage.Authorize(ctx, auth.PrincipalOf(c), sid)
 		if err != nil {
 			return err
@@ -182,7 +187,7 @@ func (f *Face) listUsageRecords(v version) echo.HandlerFunc {
 			suffix:             suffixOf(c.Request()),
 			includeSubaccounts: req.includeSubaccounts,
 		}
-		pg, err := readUsagePage(ctx, v, sub, u, req, plan, asOf(f.usage.Now()))
+		pg, err := readUsagePage(ctx, v, sub, u, req, plan, asOf(currentTo))
 		if err != nil {
 			return err
 		}
@@ -190,5 +195,6 @@ func (f *Face) listUsageRecords(v version) echo.HandlerFunc {
 	}
 }
 
-// asOf is the envelope's as_of: when the answer was computed, to the second.
+// asOf is the envelope's as_of: when the data read is current to (a
+// replica's last replayed transaction, or now on the primary), to the second.
 func asOf(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05+00:00") }

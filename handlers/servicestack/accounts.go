@@ -135,7 +135,8 @@ func (f *Face) listAccounts(c echo.Context, req ListAccounts) (ListAccountsRespo
 	if !req.All {
 		filter.Limit, filter.Offset = req.CountPerPage, req.Page*req.CountPerPage
 	}
-	page, err := f.store.ListAccounts(c.Request().Context(), filter)
+	ctx, _ := f.store.ReadReplica(c.Request().Context())
+	page, err := f.store.ListAccounts(ctx, filter)
 	if err != nil {
 		return ListAccountsResponse{}, err
 	}

@@ -23,9 +23,15 @@ import (
 // Store is what the face reads and writes itself; usage questions go
 // through usage.Service.
 type Store interface {
+	// Sign-in failures are counted in the database, so that every instance
+	// behind a load balancer sees them.
+	auth.ThrottleStore
 	RecordUsageEvents(ctx context.Context, events []models.UsageEvent) (models.IngestResult, error)
 	ListAccounts(ctx context.Context, f models.AccountFilter) (models.AccountPage, error)
 	UserByName(ctx context.Context, name string) (models.User, error)
+	// ReadReplica lets the reads made with the returned context (the
+	// account list) go to a healthy read replica.
+	ReadReplica(ctx context.Context) (context.Context, time.Time)
 	// Unavailable tells whether an error means the database is unreachable.
 	Unavailable(err error) bool
 }
@@ -70,7 +76,7 @@ func New(cfg Config) *Face {
 		verifier:   cfg.Verifier,
 		signer:     cfg.Signer,
 		passwords:  auth.NewPasswords(),
-		throttle:   auth.NewSignInThrottle(cfg.NameLimit, cfg.AddrLimit, cfg.Now),
+		throttle:   auth.NewSignInThrottle(cfg.Store, cfg.NameLimit, cfg.AddrLimit, cfg.Now),
 		sessionTTL: cfg.SessionTTL,
 		log:        cfg.Logger,
 		ingested:   cfg.Ingested,

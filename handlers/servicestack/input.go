@@ -42,11 +42,11 @@ func newInput(c echo.Context) (*Input, error) {
 	switch mt {
 	case "application/x-www-form-urlencoded", "multipart/form-data":
 		if err := c.Request().ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-			return nil, tooLargeOr(err, problem.BadRequest("body", models.CodeInvalid, "The form body cannot be read"))
+			return nil, problem.TooLargeOr(err, problem.BadRequest("body", models.CodeInvalid, "The form body cannot be read"))
 		}
 		form := r.PostForm
 		for k, vs := range in.values {
-			if !hasKeyFold(form, k) {
+			if !usage.HasKey(form, k) {
 				form[k] = vs
 			}
 		}
@@ -66,31 +66,13 @@ func newInput(c echo.Context) (*Input, error) {
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		return nil, tooLargeOr(err, problem.BadRequest("body", models.CodeInvalid, "The body cannot be read"))
+		return nil, problem.TooLargeOr(err, problem.BadRequest("body", models.CodeInvalid, "The body cannot be read"))
 	}
 	in.body = bytes.TrimSpace(body)
 	if len(in.body) == 0 {
 		in.bodyFormat = 0
 	}
 	return in, nil
-}
-
-// tooLargeOr passes on echo's 413 from the body limit, or gives fallback.
-func tooLargeOr(err, fallback error) error {
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		return he
-	}
-	return fallback
-}
-
-func hasKeyFold(v url.Values, key string) bool {
-	for k := range v {
-		if strings.EqualFold(k, key) {
-			return true
-		}
-	}
-	return false
 }
 
 // Bind fills a request DTO (a pointer to a struct): first from the body

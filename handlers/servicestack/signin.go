@@ -60,14 +60,17 @@ func (f *Face) signIn(c echo.Context) error {
 	if nameErr != nil {
 		name = strings.ToLower(strings.TrimSpace(req.UserName))
 	}
-	finish, wait := f.throttle.Begin(name, c.RealIP())
+	ctx := c.Request().Context()
+	finish, wait, err := f.throttle.Begin(ctx, name, c.RealIP())
+	if err != nil {
+		return err
+	}
 	if wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		return &problem.Problem{Status: http.StatusTooManyRequests, Code: "TooManyRequests",
 			Message: fmt.Sprintf("Too many failed sign-ins; try again in %s", humanDuration(secs))}
 	}
-	ctx := c.Request().Context()
 	user, ok, err := f.checkCredentials(ctx, name, nameErr == nil, req.Password)
 	if err != nil {
 		finish(false)

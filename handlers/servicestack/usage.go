@@ -160,7 +160,7 @@ func (f *Face) listUsageRecords(c echo.Context, r ListUsageRecords) (UsageRecord
 	if err != nil {
 		return nil, err
 	}
-	ctx := c.Request().Context()
+	ctx, _ := f.usage.ReadReplica(c.Request().Context())
 	ov, err := f.usage.Authorize(ctx, p, sid)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package repotest
 
 import (
+	"database/sql"
 	"fmt"
 	"net"
 	"os"
@@ -40,6 +41,19 @@ func NewPrivatePostgres(t testing.TB) *PrivatePostgres {
 		// initdb refuses to run as root.
 		p.asUser = "postgres"
 	}
+	p.makeDir()
+	if out, err := p.command(filepath.Join(bin, "initdb"), "-D", filepath.Join(p.dir, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	p.port = freePort(t)
+	return p
+}
+
+// makeDir creates the server's folder, owned by the server's user, removed
+// (after an immediate stop) when the test ends.
+func (p *PrivatePostgres) makeDir() {
+	t := p.t
+	t.Helper()
 	dir, err := os.MkdirTemp("", "billing-pg-")
 	if err != nil {
 		t.Fatal(err)
@@ -60,11 +74,42 @@ func NewPrivatePostgres(t testing.TB) *PrivatePostgres {
 			t.Fatal(err)
 		}
 	}
-	if out, err := p.command(filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
+}
+
+// NewReplica makes a stopped streaming replica of the running server
+// (pg_basebackup -R -X stream -c fast: the standby signal and primary_conninfo are
+// written for it), on a port of its own.
+func (p *PrivatePostgres) NewReplica() *PrivatePostgres {
+	p.t.Helper()
+	r := &PrivatePostgres{t: p.t, bin: p.bin, asUser: p.asUser}
+	r.makeDir()
+	if out, err := r.command(filepath.Join(r.bin, "pg_basebackup"), "-D", filepath.Join(r.dir, "data"),
+		"-h", "127.0.0.1", "-p", strconv.Itoa(p.port), "-U", "postgres", "-R", "-X", "stream", "-c", "fast", "--no-sync").CombinedOutput(); err != nil {
+		p.t.Fatalf("pg_basebackup: %v\n%s", err, out)
 	}
-	p.port = freePort(t)
-	return p
+	r.port = freePort(p.t)
+	return r
+}
+
+// Exec runs statements on the server's postgres database, for settings such
+// as ALTER SYSTEM (followed by SELECT pg_reload_conf()).
+func (p *PrivatePostgres) Exec(stmts ...string) {
+	p.t.Helper()
+	db, err := sql.Open("pgx", p.URL())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			p.t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// DatabaseURL is a connection URL for another database of the server.
+func (p *PrivatePostgres) DatabaseURL(name string) string {
+	return strings.Replace(p.URL(), "/postgres?", "/"+name+"?", 1)
 }
 
 // URL is a connection URL for the server's postgres database.

@@ -5,6 +5,7 @@
 
 import { todayUTC, utcDay, addDays, validDay, formatRange, groupDigits, formatMoney } from './format.js';
 import { loadSeries, drawChart, granularity } from './chart.js';
+import { renderTriggers, wireTriggers } from './triggers.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -317,6 +318,7 @@ async function render() {
     renderSummary(records);
     renderTable(records, s);
     renderDownloads(s, start, end, name);
+    renderTriggers(s.account, records.map((r) => r.category));
     setBusy(false, `Showing ${name}, ${formatRange(start, end)}.`);
     await renderChart(records, s, start, end);
   } catch (e) {
@@ -498,6 +500,7 @@ function hideError() { $('error').hidden = true; }
 let searchTimer = 0;
 
 function wire() {
+  wireTriggers();
   $('signin-form').addEventListener('submit', signIn);
   $('sign-out').addEventListener('click', signOut);
   $('account').addEventListener('change', (e) => { if (e.target.value) change({ account: e.target.value }); });

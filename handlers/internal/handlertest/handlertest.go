@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,6 +48,13 @@ type Option func(*auth.JWTConfig)
 // frozen clock.
 func New(t testing.TB, store *repo.Store, opts ...Option) *Env {
 	t.Helper()
+	return NewWith(t, store, nil, opts...)
+}
+
+// NewWith is New with room to adjust the handlers' configuration (mod may
+// be nil), such as to serve the Usage Triggers resource.
+func NewWith(t testing.TB, store *repo.Store, mod func(*handlers.Config), opts ...Option) *Env {
+	t.Helper()
 	cfg := auth.JWTConfig{Algorithm: "HS256", Secret: Secret, Now: func() time.Time { return Now }}
 	for _, o := range opts {
 		o(&cfg)
@@ -59,13 +67,16 @@ func New(t testing.TB, store *repo.Store, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(handlers.Config{
+	hc := handlers.Config{
 		Store:    store,
 		Verifier: verifier,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:      func() time.Time { return Now },
-	})
-	srv := httptest.NewServer(h)
+	}
+	if mod != nil {
+		mod(&hc)
+	}
+	srv := httptest.NewServer(handlers.New(hc))
 	t.Cleanup(srv.Close)
 	return &Env{T: t, Store: store, Srv: srv, Signer: signer}
 }
@@ -234,7 +245,13 @@ type Family struct {
 
 func NewFamily(t *testing.T, store *repo.Store) *Family {
 	t.Helper()
-	f := &Family{Env: New(t, store), Tokens: map[string]string{}}
+	return NewFamilyWith(t, store, nil)
+}
+
+// NewFamilyWith is NewFamily served by NewWith(mod).
+func NewFamilyWith(t *testing.T, store *repo.Store, mod func(*handlers.Config)) *Family {
+	t.Helper()
+	f := &Family{Env: NewWith(t, store, mod), Tokens: map[string]string{}}
 	f.Parent = f.AccountWithToken("Parent", "", models.NewDate(2023, 1, 10))
 	f.Child = f.AccountWithToken("Child", f.Parent, models.NewDate(2023, 6, 1))
 	f.Child2 = f.AccountWithToken("Child 2", f.Parent, models.NewDate(2023, 6, 1))
@@ -309,6 +326,24 @@ func (f *Family) BasicGet(path, account, accept string) Response {
 	}
 	if accept != "" {
 		req.Header.Set("Accept", accept)
+	}
+	return f.Send(req)
+}
+
+// Form sends a form-encoded request with an account's Basic credentials
+// (none when account is ""), with extra headers as name, value pairs.
+func (f *Family) Form(method, path, account string, v url.Values, headers ...string) Response {
+	f.T.Helper()
+	req, err := http.NewRequest(method, f.Srv.URL+path, strings.NewReader(v.Encode()))
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if account != "" {
+		req.SetBasicAuth(account, f.Tokens[account])
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	return f.Send(req)
 }

@@ -7,6 +7,7 @@ package problem
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/evovoice/billing/auth"
@@ -33,7 +34,13 @@ var (
 	NotReady = unavailable("The usage database is not available at the moment; try again in a few seconds")
 	// Busy is what a usage query gets when the service is already answering
 	// as many as it may.
-	Busy     = unavailable("The service is answering as many usage queries as it can at once; try again in a second")
+	Busy = unavailable("The service is answering as many usage queries as it can at once; try again in a second")
+	// TooManyTriggers is a create refused by the per-account limit.
+	TooManyTriggers = &Problem{Status: http.StatusBadRequest, Code: "TooManyTriggers",
+		Message: fmt.Sprintf("An account has at most %d usage triggers: delete one before creating another", models.MaxTriggersPerAccount)}
+	// CrossSite is a state-changing request a browser sent for another site.
+	CrossSite = &Problem{Status: http.StatusForbidden, Code: "Forbidden",
+		Message: "Requests that change state must come from this service's own pages (or carry an Authorization header); this one came from another site"}
 	tooSlow  = unavailable("The request took too long; try again")
 	internal = &Problem{Status: http.StatusInternalServerError, Code: "InternalServerError", Message: "An internal error occurred"}
 )
@@ -45,6 +52,16 @@ func unavailable(msg string) *Problem {
 // BadRequest reports one bad parameter.
 func BadRequest(field, code, message string) error {
 	return &models.ValidationError{Errors: []models.FieldError{{Field: field, Code: code, Message: message}}}
+}
+
+// TooLargeOr passes on echo's 413 from a body limit, or gives fallback
+// for any other failure to read a body.
+func TooLargeOr(err, fallback error) error {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return he
+	}
+	return fallback
 }
 
 // Of classifies err. dbDown tells whether an error means the database is
@@ -62,6 +79,8 @@ func Of(err error, dbDown func(error) bool) (p *Problem, logged bool) {
 	switch {
 	case errors.As(err, &pr):
 		return pr, false
+	case errors.Is(err, models.ErrTooManyTriggers):
+		return TooManyTriggers, false
 	case errors.As(err, &ce):
 		return fromFields(http.StatusConflict, ce.Errors), false
 	case errors.As(err, &ve):

@@ -21,6 +21,17 @@ func NewParams(v url.Values, errs *models.ValidationError) Params {
 	return Params{values: v, errs: errs}
 }
 
+// HasKey reports whether v names a parameter in any letter case, even
+// with an empty value.
+func HasKey(v url.Values, name string) bool {
+	for k := range v {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // Get returns the parameter's value, or "" when it is absent or empty. A
 // value that is not text (invalid UTF-8, NUL) is reported here, for every
 // parameter of both faces, before anything can carry it to the database.

@@ -18,6 +18,10 @@ type Store interface {
 	FirstUsageDay(ctx context.Context, accounts []string) (models.Date, bool, error)
 	UsageTotals(ctx context.Context, q models.UsageQuery) (models.Totals, error)
 	UsageByPeriod(ctx context.Context, q models.UsageQuery, g models.Granularity) (models.PeriodTotals, error)
+	// ReadReplica lets the usage reads made with the returned context go to
+	// a healthy read replica, and says when its data is current to (zero:
+	// the primary serves, current now). Everything else uses the primary.
+	ReadReplica(ctx context.Context) (context.Context, time.Time)
 }
 
 // Service answers usage questions for the faces.
@@ -45,6 +49,17 @@ func (s *Service) Today() models.Date { return models.DateOf(s.now()) }
 
 // Now is the service's clock.
 func (s *Service) Now() time.Time { return s.now() }
+
+// ReadReplica lets the usage reads of a request (its Authorize and Plan
+// included) go to a read replica, and says when the data read is current
+// to: the replica's last replayed transaction, or now on the primary.
+func (s *Service) ReadReplica(ctx context.Context) (context.Context, time.Time) {
+	ctx, currentTo := s.store.ReadReplica(ctx)
+	if currentTo.IsZero() {
+		currentTo = s.now()
+	}
+	return ctx, currentTo
+}
 
 // Authorize reads the account a request names (with its lineage and first
 // usage day, in one statement) and decides whether p may read it. Both

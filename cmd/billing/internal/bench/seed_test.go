@@ -31,7 +31,7 @@ func TestSeedEqualsIngestion(t *testing.T) {
 		for _, a := range accounts {
 			all = append(all, small.History(a)...)
 		}
-		if st.Accounts != int64(len(accounts)) || st.Events != int64(len(all)) || st.DailyRows == 0 || st.MonthlyRows == 0 {
+		if st.Accounts != int64(len(accounts)) || st.Events != int64(len(all)) || st.DailyRows == 0 || st.MonthlyRows == 0 || st.SummaryRows == 0 {
 			t.Fatalf("stats %+v for %d accounts, %d events", st, len(accounts), len(all))
 		}
 

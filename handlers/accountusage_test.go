@@ -329,7 +329,7 @@ func TestListAccountUsageFormats(t *testing.T) {
 				XMLName xml.Name `xml:"http://schemas.datacontract.org/2004/07/Voice.Api.Dashboard ListAccountUsageResponse"`
 				Items   []struct {
 					AccountId, Name, ParentAccountId, Currency, Count, Usage, Price, PreviousCount, PreviousUsage, PreviousPrice string
-					Change                                                                                                  nullable
+					Change                                                                                                       nullable
 				} `xml:"Items>AccountUsageItem"`
 				Totals []struct {
 					Currency, Usage, Price string

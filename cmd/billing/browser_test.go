@@ -75,7 +75,9 @@ func testManagerView(t *testing.T, browser context.Context, srv *demoServer, bac
 
 	// Every account the manager may read is offered, with its path.
 	options := evalJS[[]string](p, `Array.from(document.querySelectorAll('#account option')).map(o => o.value + '=' + o.textContent)`)
-	want := []string{demoMarketing + "=Acme Voice › Acme Marketing", demoSupport + "=Acme Voice › Acme Support", demoParent + "=Acme Voice"}
+	want := []string{demoArchive + "=Acme Voice › Acme Archive", demoEurope + "=Acme Voice › Acme Europe", demoEuropeBerlin + "=Acme Voice › Acme Europe › Acme Europe Berlin",
+		demoMarketing + "=Acme Voice › Acme Marketing", demoOutreach + "=Acme Voice › Acme Outreach", demoSales + "=Acme Voice › Acme Sales",
+		demoSupport + "=Acme Voice › Acme Support", demoParent + "=Acme Voice"}
 	if strings.Join(options, "\n") != strings.Join(want, "\n") {
 		t.Errorf("account options:\n%s\nwant:\n%s", strings.Join(options, "\n"), strings.Join(want, "\n"))
 	}

@@ -37,6 +37,7 @@ type Store interface {
 	UsageByPeriod(ctx context.Context, q models.UsageQuery, g models.Granularity) (models.PeriodTotals, error)
 	RecordUsageEvents(ctx context.Context, events []models.UsageEvent) (models.IngestResult, error)
 	ListAccounts(ctx context.Context, f models.AccountFilter) (models.AccountPage, error)
+	ListAccountUsage(ctx context.Context, r models.Readable, q models.AccountUsageQuery) (models.AccountUsagePage, error)
 	UserByName(ctx context.Context, name string) (models.User, error)
 	// ReadReplica lets the usage reads made with the returned context go to
 	// a healthy read replica, and says when its data is current to (zero:
@@ -193,6 +194,7 @@ func New(cfg Config) *echo.Echo {
 	a.mount(e, []Operation{
 		a.listAccountsOp(),
 		a.listUsageRecordsOp(),
+		a.listAccountUsageOp(),
 		a.recordUsageEventsOp(),
 	})
 	// The Restcomm/Twilio Usage Records face, with its own errors and auth.

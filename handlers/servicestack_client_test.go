@@ -21,7 +21,7 @@ const nodeTestVar = "BILLING_TEST_NODE"
 // TestServiceStackClient runs handlers/testdata/servicestack-client with
 // Node: JsonServiceClient and the DTOs from /types/typescript, as a
 // SystemAdministrator and as a Manager, on /api and /json/reply, for
-// ListUsageRecords, RecordUsageEvents and ListAccounts.
+// ListUsageRecords, RecordUsageEvents, ListAccounts and ListAccountUsage.
 func TestServiceStackClient(t *testing.T) {
 	if os.Getenv(nodeTestVar) == "" {
 		t.Skipf("%s is not set (run npm ci in handlers/testdata/servicestack-client, then set it)", nodeTestVar)
@@ -53,6 +53,11 @@ func TestServiceStackClient(t *testing.T) {
 			t.Fatalf("expected answer is not JSON: %s", r.body)
 		}
 
+		overview := e.get("/billing/usage/accounts?Category=calls&OrderBy=name&StartDate=2024-02-01&EndDate=2024-02-29", e.manager(parent))
+		if overview.StatusCode != 200 {
+			t.Fatalf("expected overview: %d %s", overview.StatusCode, overview.body)
+		}
+
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "node", "--test", "client.test.mjs")
@@ -66,6 +71,7 @@ func TestServiceStackClient(t *testing.T) {
 			"BILLING_FORBIDDEN_ACCOUNT="+other,
 			"BILLING_RANGE="+rangeJSON,
 			"BILLING_EXPECTED="+string(r.body),
+			"BILLING_EXPECTED_OVERVIEW="+string(overview.body),
 		)
 		out, err := cmd.CombinedOutput()
 		if err != nil {

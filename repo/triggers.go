@@ -380,3 +380,20 @@ func (s *Store) Outbox(ctx context.Context, triggerSid string) ([]OutboxRow, err
 	}
 	return out, rows.Err()
 }
+
+// OutboxCounts are the deliveries by state at a time: pending (waiting for
+// an attempt), claimed (pending, under a worker's unexpired lease),
+// delivered and failed.
+type OutboxCounts struct{ Pending, Claimed, Delivered, Failed int64 }
+
+// CountOutbox counts every delivery by its state at now.
+func (s *Store) CountOutbox(ctx context.Context, now time.Time) (OutboxCounts, error) {
+	var c OutboxCounts
+	err := s.sqlDB.QueryRowContext(ctx, s.rebind(`SELECT
+		COUNT(CASE WHEN status = 'pending' AND claimed_until_us <= ? THEN 1 END),
+		COUNT(CASE WHEN status = 'pending' AND claimed_until_us > ? THEN 1 END),
+		COUNT(CASE WHEN status = 'delivered' THEN 1 END),
+		COUNT(CASE WHEN status = 'failed' THEN 1 END) FROM trigger_outbox`), now.UnixMicro(), now.UnixMicro()).
+		Scan(&c.Pending, &c.Claimed, &c.Delivered, &c.Failed)
+	return c, err
+}

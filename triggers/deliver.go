@@ -22,7 +22,9 @@ func (e *Engine) DeliverOne(ctx context.Context) (bool, error) {
 	if err != nil || d == nil {
 		return false, err
 	}
-	outcome, reason := e.attempt(ctx, d)
+	actx, cancel := context.WithTimeout(ctx, deliveryTimeout)
+	outcome, reason := e.attempt(actx, d)
+	cancel()
 	if ctx.Err() != nil {
 		return true, nil // stopping: the lease runs out and another attempt follows
 	}
@@ -35,7 +37,7 @@ func (e *Engine) DeliverOne(ctx context.Context) (bool, error) {
 		}
 	}
 	// The report must land even when ctx is about to end.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
 	held, err := e.cfg.Store.FinishDelivery(fctx, d, outcome, next, reason)
 	if err != nil {

@@ -41,9 +41,13 @@ const (
 	// Twilio's webhook timeouts.
 	connectTimeout  = 5 * time.Second
 	deliveryTimeout = 15 * time.Second
-	// A claim outlives the longest attempt by far, so that a live worker
-	// never loses its row; a dead worker's row is retried after it.
-	defaultLease    = time.Minute
+	// A claim outlives the longest a live worker can hold it: the attempt
+	// (token read and request) is cut at 15 s and the report at 10 s, so
+	// 30 s leaves 5 s for clock skew between instances. A killed worker's
+	// rows wait for it to run out, which delays their retry by at most 30 s:
+	// the second step of the backoff.
+	finishTimeout   = 10 * time.Second
+	defaultLease    = deliveryTimeout + finishTimeout + 5*time.Second
 	defaultRetryFor = 24 * time.Hour
 	defaultPoll     = time.Second
 	defaultWorkers  = 4
@@ -70,7 +74,7 @@ type Config struct {
 	Interval     time.Duration   // between evaluations of every trigger; DefaultInterval when 0
 	Backoff      []time.Duration // DefaultBackoff when nil
 	RetryFor     time.Duration   // 24 h when 0
-	Lease        time.Duration   // how long a claim lasts; 1 min when 0
+	Lease        time.Duration   // how long a claim lasts; 30 s when 0
 	Poll         time.Duration   // how often an idle worker looks for due deliveries; 1 s when 0
 	Workers      int             // deliveries at once; 4 when 0
 	Resolver     *net.Resolver   // net.DefaultResolver when nil

@@ -49,6 +49,7 @@ func TestDashboard(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			srv := startDemo(t, backend)
 			t.Run("manager sees the parent account", func(t *testing.T) { testManagerView(t, browser, srv, backend) })
+			t.Run("accounts overview", func(t *testing.T) { testOverview(t, browser, srv, backend) })
 			t.Run("chart", func(t *testing.T) { testChart(t, browser, srv) })
 			t.Run("downloads", func(t *testing.T) { testDownloads(t, browser, srv) })
 			t.Run("usage triggers", func(t *testing.T) { testTriggers(t, browser, srv) })
@@ -63,9 +64,13 @@ func testManagerView(t *testing.T, browser context.Context, srv *demoServer, bac
 	p := newPage(t, browser, srv)
 	p.signIn("manager", srv.passwords["manager"])
 
-	// The page opens on the manager's top account, this month, with the
-	// breadcrumb naming it.
+	// The page opens on the accounts overview (the manager reads more than
+	// one account); choosing Acme Voice's row opens its view, this month,
+	// with the breadcrumb naming it.
+	p.waitOverview()
+	p.click(`#overview-table tr[data-account="` + demoParent + `"] a`)
 	p.waitFor(`location.search.includes("account=` + demoParent + `") && location.search.includes("period=this-month")`)
+	p.waitReady()
 	if got := p.text("#view-title"); got != "Acme Voice" {
 		t.Errorf("title %q, want Acme Voice", got)
 	}
@@ -77,7 +82,9 @@ func testManagerView(t *testing.T, browser context.Context, srv *demoServer, bac
 
 	// Every account the manager may read is offered, with its path.
 	options := evalJS[[]string](p, `Array.from(document.querySelectorAll('#account option')).map(o => o.value + '=' + o.textContent)`)
-	want := []string{demoMarketing + "=Acme Voice › Acme Marketing", demoSupport + "=Acme Voice › Acme Support", demoParent + "=Acme Voice"}
+	want := []string{demoArchive + "=Acme Voice › Acme Archive", demoEurope + "=Acme Voice › Acme Europe", demoEuropeBerlin + "=Acme Voice › Acme Europe › Acme Europe Berlin",
+		demoMarketing + "=Acme Voice › Acme Marketing", demoOutreach + "=Acme Voice › Acme Outreach", demoSales + "=Acme Voice › Acme Sales",
+		demoSupport + "=Acme Voice › Acme Support", demoParent + "=Acme Voice"}
 	if strings.Join(options, "\n") != strings.Join(want, "\n") {
 		t.Errorf("account options:\n%s\nwant:\n%s", strings.Join(options, "\n"), strings.Join(want, "\n"))
 	}
@@ -282,7 +289,8 @@ func testSubAccountManager(t *testing.T, browser context.Context, srv *demoServe
 func testExpiredSession(t *testing.T, browser context.Context, srv *demoServer, backend string) {
 	p := newPage(t, browser, srv)
 	p.signIn("manager", srv.passwords["manager"])
-	p.waitFor(`location.search.includes("account=` + demoParent + `")`)
+	p.navigate(srv.url + "/?account=" + demoParent + "&period=this-month")
+	p.waitReady()
 
 	// Replace the cookie with a token that expired an hour ago, signed with
 	// the service's own key.
@@ -577,7 +585,10 @@ func (p *page) signIn(name, password string) {
 		chromedp.SendKeys(chromedp.ID("password"), password),
 		chromedp.Click(chromedp.ID("signin-button")),
 	)
-	p.waitReady()
+	// An account's view, or the accounts overview for a user of several accounts.
+	p.waitFor(`!document.getElementById('dashboard').hidden && document.getElementById('dashboard').getAttribute('aria-busy') === 'false' &&
+		((!document.getElementById('view').hidden && document.querySelectorAll('#usage-table tr[data-category]').length === 26) ||
+		 (!document.getElementById('overview').hidden && document.querySelectorAll('#overview-table tbody tr').length > 0))`)
 }
 
 func (p *page) screenshot(path string) {

@@ -22,6 +22,19 @@ const (
 	demoMonths    = 13
 )
 
+// More demo accounts, with usage of different shapes for the accounts
+// overview to rank: one growing fast, one that dropped sharply last month,
+// one idle for months, one in euros with a sub-account of its own, and a
+// customer outside Acme that only the administrator sees.
+const (
+	demoSales        = "AC0000000000000000000000000000d004" // under Acme Voice, growing 25% a month
+	demoOutreach     = "AC0000000000000000000000000000d005" // under Acme Voice, down to a tenth last month
+	demoArchive      = "AC0000000000000000000000000000d006" // under Acme Voice, no usage since its third month
+	demoEurope       = "AC0000000000000000000000000000d007" // under Acme Voice, in EUR
+	demoEuropeBerlin = "AC0000000000000000000000000000d008" // under Acme Europe, in EUR
+	demoGlobex       = "AC0000000000000000000000000000d009" // top-level, another customer
+)
+
 // demoTokenTTL is how long the printed demo tokens stay valid.
 const demoTokenTTL = 24 * time.Hour
 
@@ -69,6 +82,8 @@ func seedDemo(ctx context.Context, store *repo.Store, signer *auth.Signer, box *
 	fmt.Fprintf(out, `  Accounts: %[2]s Acme Voice (parent)
             %[3]s Acme Support (sub-account)
             %[4]s Acme Marketing (sub-account)
+            and under Acme Voice: Acme Sales (growing), Acme Outreach (dropped last month),
+            Acme Archive (idle), Acme Europe (EUR, with Acme Europe Berlin); Globex Telecom (another customer)
   Tokens, valid for %[5]s:
     SystemAdministrator:       %[6]s
     Manager of Acme Voice:     %[7]s
@@ -154,9 +169,14 @@ func demoUsers(ctx context.Context, store *repo.Store) ([]demoUser, error) {
 func createDemoData(ctx context.Context, store *repo.Store, today models.Date) error {
 	accounts := demoAccounts(today)
 	var events []models.UsageEvent
+	created := map[string]bool{}
 	for _, a := range accounts {
-		if err := store.CreateAccount(ctx, a.Account, models.HashAuthToken(models.NewAuthToken())); err != nil {
-			return err
+		// An account whose volume changes appears once per phase.
+		if !created[a.Sid] {
+			if err := store.CreateAccount(ctx, a.Account, models.HashAuthToken(models.NewAuthToken())); err != nil {
+				return err
+			}
+			created[a.Sid] = true
 		}
 		events = append(events, synth.History(demoSeed, a)...)
 	}
@@ -174,10 +194,13 @@ func createDemoData(ctx context.Context, store *repo.Store, today models.Date) e
 // day holds the same history.
 const demoSeed = 2024
 
-// demoAccounts are the demo's parent and two sub-accounts, opened in the
-// first days of the month 13 months back, with usage up to today.
+// demoAccounts are the demo's accounts, opened in the first days of the
+// month 13 months back, with usage up to today (but Acme Archive's). An
+// account whose volume changes is listed once per phase, each phase with
+// its own days, scale and random stream.
 func demoAccounts(today models.Date) []synth.Account {
 	start := models.NewDate(today.Time().Year(), today.Time().Month()-demoMonths, 1)
+	lastMonth := today.MonthStart() - 1
 	account := func(sid, name, parent string, openedDay int, p synth.Profile) synth.Account {
 		opened := start.AddDays(openedDay)
 		p.Weekend = 0.3
@@ -187,6 +210,27 @@ func demoAccounts(today models.Date) []synth.Account {
 			Active: models.DateRange{Start: opened, End: today},
 		}
 	}
+	phase := func(a synth.Account, from, to models.Date, scale float64) synth.Account {
+		a.Active, a.Scale = models.DateRange{Start: from, End: to}, scale
+		return a
+	}
+	euro := func(a synth.Account) synth.Account { a.Currency = "eur"; return a }
+	dialer := synth.Profile{
+		PerDay:  map[string]float64{"calls-outbound": 60, "sms-outbound-longcode": 30},
+		Minutes: map[string]float64{"calls-outbound": 2.4},
+		Monthly: map[string]int64{"phonenumbers-local": 3},
+	}
+	outreach := account(demoOutreach, "Acme Outreach", demoParent, 5, dialer)
+	europe := euro(account(demoEurope, "Acme Europe", demoParent, 20, synth.Profile{
+		PerDay:  map[string]float64{"calls-inbound-local": 35, "calls-outbound": 10, "sms-outbound-longcode": 25},
+		Minutes: map[string]float64{"calls-inbound-local": 4.1, "calls-outbound": 3},
+		Monthly: map[string]int64{"phonenumbers-local": 3},
+	}))
+	berlin := euro(account(demoEuropeBerlin, "Acme Europe Berlin", demoEurope, 60, synth.Profile{
+		PerDay:  map[string]float64{"calls-inbound-local": 14, "sms-inbound-longcode": 6},
+		Minutes: map[string]float64{"calls-inbound-local": 3.2},
+		Monthly: map[string]int64{"phonenumbers-local": 1},
+	}))
 	accounts := []synth.Account{
 		account(demoParent, "Acme Voice", "", 0, synth.Profile{
 			PerDay:  map[string]float64{"calls-outbound": 12, "calls-client": 3, "sms-outbound-longcode": 20, "calleridlookups": 4},
@@ -211,6 +255,24 @@ func demoAccounts(today models.Date) []synth.Account {
 			Minutes: map[string]float64{"calls-outbound": 1.9},
 			Monthly: map[string]int64{"phonenumbers-local": 4, "shortcodes-random": 1},
 		}),
+		phase(outreach, outreach.Active.Start, lastMonth.MonthStart()-1, 1),
+		phase(outreach, lastMonth.MonthStart(), today, 0.1),
+		phase(account(demoArchive, "Acme Archive", demoParent, 2, dialer), start.AddDays(2), start.AddDays(2).MonthEnd().AddDays(45), 0.5),
+		europe,
+		berlin,
+		account(demoGlobex, "Globex Telecom", "", 1, synth.Profile{
+			PerDay:  map[string]float64{"calls-inbound-tollfree": 90, "calls-outbound": 40, "recordings": 30},
+			Minutes: map[string]float64{"calls-inbound-tollfree": 6.3, "calls-outbound": 3.1, "recordings": 6},
+			Monthly: map[string]int64{"phonenumbers-tollfree": 6}, Recording: true,
+		}),
+	}
+	// Acme Sales opened six months back and grows 25% a month: one phase a month.
+	sales := account(demoSales, "Acme Sales", demoParent, 0, dialer)
+	sales.CreatedAt = models.NewDate(today.Time().Year(), today.Time().Month()-6, 1).Time()
+	scale := 0.3
+	for month := models.DateOf(sales.CreatedAt); month <= today; month = month.MonthEnd() + 1 {
+		accounts = append(accounts, phase(sales, month, min(month.MonthEnd(), today), scale))
+		scale *= 1.25
 	}
 	for i := range accounts {
 		accounts[i].Stream = uint64(i) + 1

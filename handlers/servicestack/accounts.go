@@ -72,6 +72,7 @@ func bindListAccounts(q url.Values) (ListAccounts, error) {
 		Page:         wholeNumber(p, &errs, "Page", 0),
 		CountPerPage: wholeNumber(p, &errs, "CountPerPage", defaultCountPerPage),
 		All:          flag(p, &errs, "All"),
+		SpecificIds:  specificIDs(&errs, p.Get("SpecificIds")),
 	}
 	if r.CountPerPage < 1 || r.CountPerPage > maxCountPerPage {
 		errs.Add("CountPerPage", models.CodeInvalid, fmt.Sprintf("CountPerPage must be from 1 to %d (or use All=true)", maxCountPerPage))
@@ -82,25 +83,32 @@ func bindListAccounts(q url.Values) (ListAccounts, error) {
 	if len(r.NameFilter) > 200 {
 		errs.Add("NameFilter", models.CodeInvalid, "NameFilter is longer than 200 characters")
 	}
-	if ids := p.Get("SpecificIds"); ids != "" {
-		r.SpecificIds = []string{}
-		// a,b as ServiceStack's query strings write a list, or [a,b] as JSV.
-		if inner, ok := strings.CutPrefix(ids, "["); ok {
-			ids = strings.TrimSuffix(inner, "]")
-		}
-		for _, s := range strings.Split(ids, ",") {
-			sid, ok := models.NormalizeAccountSid(strings.TrimSpace(s))
-			if !ok {
-				errs.Add("SpecificIds", models.CodeInvalid, fmt.Sprintf("SpecificIds: %q is not an account SID (AC followed by 32 hex digits)", s))
-				continue
-			}
-			r.SpecificIds = append(r.SpecificIds, sid)
-		}
-		if len(r.SpecificIds) > maxCountPerPage {
-			errs.Add("SpecificIds", models.CodeInvalid, fmt.Sprintf("SpecificIds names more than %d accounts", maxCountPerPage))
-		}
-	}
 	return r, errs.Err()
+}
+
+// specificIDs reads ServiceStack's SpecificIds, a list of account SIDs: a,b
+// as ServiceStack's query strings write a list, or [a,b] as JSV; nil when
+// absent.
+func specificIDs(errs *models.ValidationError, s string) []string {
+	if s == "" {
+		return nil
+	}
+	if inner, ok := strings.CutPrefix(s, "["); ok {
+		s = strings.TrimSuffix(inner, "]")
+	}
+	ids := []string{}
+	for _, part := range strings.Split(s, ",") {
+		sid, ok := models.NormalizeAccountSid(strings.TrimSpace(part))
+		if !ok {
+			errs.Add("SpecificIds", models.CodeInvalid, fmt.Sprintf("SpecificIds: %q is not an account SID (AC followed by 32 hex digits)", part))
+			continue
+		}
+		ids = append(ids, sid)
+	}
+	if len(ids) > maxCountPerPage {
+		errs.Add("SpecificIds", models.CodeInvalid, fmt.Sprintf("SpecificIds names more than %d accounts", maxCountPerPage))
+	}
+	return ids
 }
 
 func wholeNumber(p usage.Params, errs *models.ValidationError, name string, def int) int {

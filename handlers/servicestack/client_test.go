@@ -22,7 +22,7 @@ const nodeTestVar = "BILLING_TEST_NODE"
 // TestServiceStackClient runs handlers/servicestack/testdata/servicestack-client with
 // Node: JsonServiceClient and the DTOs from /types/typescript, as a
 // SystemAdministrator and as a Manager, on /api and /json/reply, for
-// ListUsageRecords, RecordUsageEvents and ListAccounts.
+// ListUsageRecords, RecordUsageEvents, ListAccounts and ListAccountUsage.
 func TestServiceStackClient(t *testing.T) {
 	if os.Getenv(nodeTestVar) == "" {
 		t.Skipf("%s is not set (run npm ci in handlers/servicestack/testdata/servicestack-client, then set it)", nodeTestVar)
@@ -54,6 +54,11 @@ func TestServiceStackClient(t *testing.T) {
 			t.Fatalf("expected answer is not JSON: %s", r.Body)
 		}
 
+		overview := e.Get("/billing/usage/accounts?Category=calls&OrderBy=name&StartDate=2024-02-01&EndDate=2024-02-29", e.Manager(parent))
+		if overview.StatusCode != 200 {
+			t.Fatalf("expected overview: %d %s", overview.StatusCode, overview.Body)
+		}
+
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "node", "--test", "client.test.mjs")
@@ -67,6 +72,7 @@ func TestServiceStackClient(t *testing.T) {
 			"BILLING_FORBIDDEN_ACCOUNT="+other,
 			"BILLING_RANGE="+rangeJSON,
 			"BILLING_EXPECTED="+string(r.Body),
+			"BILLING_EXPECTED_OVERVIEW="+string(overview.Body),
 		)
 		out, err := cmd.CombinedOutput()
 		if err != nil {

@@ -28,9 +28,13 @@ type Store interface {
 	auth.ThrottleStore
 	RecordUsageEvents(ctx context.Context, events []models.UsageEvent) (models.IngestResult, error)
 	ListAccounts(ctx context.Context, f models.AccountFilter) (models.AccountPage, error)
+	// ListAccountUsage is the accounts overview: models.ErrOutOfScope when
+	// the parent named is not readable, models.ErrNotFound when it does not
+	// exist and the caller reads every account.
+	ListAccountUsage(ctx context.Context, r models.Readable, q models.AccountUsageQuery) (models.AccountUsagePage, error)
 	UserByName(ctx context.Context, name string) (models.User, error)
 	// ReadReplica lets the reads made with the returned context (the
-	// account list) go to a healthy read replica.
+	// account list, the accounts overview) go to a healthy read replica.
 	ReadReplica(ctx context.Context) (context.Context, time.Time)
 	// Unavailable tells whether an error means the database is unreachable.
 	Unavailable(err error) bool
@@ -104,6 +108,7 @@ func (f *Face) Mount(e *echo.Echo, needsDB echo.MiddlewareFunc) {
 	f.mount(e, needsDB, []Operation{
 		f.listAccountsOp(),
 		f.listUsageRecordsOp(),
+		f.listAccountUsageOp(),
 		f.recordUsageEventsOp(),
 	})
 }

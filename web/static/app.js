@@ -4,7 +4,7 @@
 // the HttpOnly ss-tok cookie that sign-in sets; this script never sees it.
 
 import { todayUTC, utcDay, addDays, validDay, formatRange, groupDigits, formatMoney } from './format.js';
-import { loadSeries, drawChart, granularity } from './chart.js';
+import { loadSeries, drawChart, granularity, drawTrend } from './chart.js';
 import { renderTriggers, wireTriggers } from './triggers.js';
 
 const $ = (id) => document.getElementById(id);
@@ -14,11 +14,18 @@ const DEFAULT_PERIOD = 'this-month';
 const DEFAULT_CATEGORY = 'totalprice';
 // The downloads of a view: /billing/usage in each format.
 const DOWNLOADS = ['csv', 'json', 'xml', 'jsv'];
+// The accounts overview (ListAccountUsage): its orders, as the API names
+// them, and a page of its table.
+const ORDERS = ['-price', 'price', '-usage', '-count', 'name', '-change'];
+const DEFAULT_ORDER = '-price';
+const OVERVIEW_PER_PAGE = 25;
+const TREND_MONTHS = 12;
 
 const app = {
   user: null,             // the signed-in user (GET /auth), or null
   accounts: new Map(),    // SID -> account, as ListAccounts described it
   topAccount: '',         // the account a view without one opens
+  multi: false,           // the user reads more than one account: the overview is the first screen
   view: null,             // {key, records} of the last usage answer
   seq: 0,                 // the latest render; older answers are dropped
   chart: null,            // {key, series} of the last chart drawn
@@ -67,7 +74,11 @@ function readState() {
     end: q.get('end') || '',
     category: q.get('category') || DEFAULT_CATEGORY,
     hideZero: q.get('hideZero') === '1',
+    filter: q.get('q') || '',
+    order: q.get('order') || DEFAULT_ORDER,
+    page: Math.max(0, Math.floor(Number(q.get('page')) || 0)),
   };
+  if (!ORDERS.includes(s.order)) s.order = DEFAULT_ORDER;
   if (!PERIODS.includes(s.period)) s.period = DEFAULT_PERIOD;
   if (s.period === 'custom' && !(validDay(s.start) && validDay(s.end) && s.start <= s.end)) s.period = DEFAULT_PERIOD;
   if (s.period !== 'custom') s.start = s.end = '';
@@ -81,6 +92,9 @@ function stateURL(s) {
   if (s.period === 'custom') { q.set('start', s.start); q.set('end', s.end); }
   if (s.category && s.category !== DEFAULT_CATEGORY) q.set('category', s.category);
   if (s.hideZero) q.set('hideZero', '1');
+  if (s.filter) q.set('q', s.filter);
+  if (s.order && s.order !== DEFAULT_ORDER) q.set('order', s.order);
+  if (s.page) q.set('page', String(s.page));
   return '?' + q.toString();
 }
 
@@ -132,6 +146,7 @@ function showSignIn(message) {
   app.chart = null;
   app.accounts.clear();
   app.topAccount = '';
+  app.multi = false;
   app.seq++;
   app.chartSeq++;
   setStatus('');
@@ -236,6 +251,7 @@ async function loadAccountOptions(filter) {
   await knowAccounts(res.items.flatMap((a) => a.ancestorIds));
   if (!filter && !app.topAccount && res.items.length > 0) {
     app.topAccount = (res.items.find((a) => a.ancestorIds.length === 0) || res.items[0]).id;
+    app.multi = res.totalCount > 1;
   }
   fillAccountSelect(res.items, res.totalCount);
 }
@@ -287,6 +303,10 @@ async function render() {
   if (!app.user) return;
   const seq = ++app.seq;
   const s = readState();
+  $('overview').hidden = true;
+  $('overview-back').hidden = !app.multi;
+  $('overview-link').href = stateURL({ ...s, account: '', page: 0 });
+  if (!s.account && app.multi) return renderOverview(s, seq);
   if (!s.account) {
     if (!app.topAccount) {
       showError('No account is visible to you.');
@@ -320,7 +340,7 @@ async function render() {
     renderDownloads(s, start, end, name);
     renderTriggers(s.account, records.map((r) => r.category));
     setBusy(false, `Showing ${name}, ${formatRange(start, end)}.`);
-    await renderChart(records, s, start, end);
+    await Promise.all([renderChart(records, s, start, end), renderSubaccounts(s, start, end, seq)]);
   } catch (e) {
     if (e instanceof SessionEnded || seq !== app.seq) return;
     app.view = null;
@@ -470,6 +490,192 @@ function renderDownloads(s, start, end, name) {
   $('downloads-what').textContent = `Every category of ${name}, ${formatRange(start, end)}: the table above, as the API serves it.`;
 }
 
+// ---------- the accounts overview ----------
+
+// overviewQuery is the ListAccountUsage request of a view: the overview's
+// page, or (with parent) the parent's sub-accounts.
+function overviewQuery(s, start, end, parent) {
+  const q = new URLSearchParams({ StartDate: start, EndDate: end, Category: s.category, OrderBy: s.order });
+  if (parent) {
+    q.set('ParentId', parent);
+    q.set('CountPerPage', '1000');
+  } else {
+    if (s.filter) q.set('NameFilter', s.filter);
+    q.set('Page', String(s.page));
+    q.set('CountPerPage', String(OVERVIEW_PER_PAGE));
+  }
+  return q;
+}
+
+async function renderOverview(s, seq) {
+  const [start, end] = periodRange(s);
+  syncControls(s);
+  hideError();
+  $('view').hidden = true;
+  $('breadcrumbs').hidden = true;
+  $('overview-back').hidden = true;
+  $('overview').hidden = false;
+  $('view-title').textContent = 'Accounts';
+  $('view-period').textContent = formatRange(start, end);
+  document.title = `Accounts · ${formatRange(start, end)} · Billing`;
+  const select = $('overview-category');
+  if (![...select.options].some((o) => o.value === s.category)) select.add(new Option(s.category, s.category));
+  select.value = s.category;
+  if ($('overview-search') !== document.activeElement) $('overview-search').value = s.filter;
+  const q = overviewQuery(s, start, end, '');
+  try {
+    setBusy(true, 'Loading the accounts…');
+    const res = await call('/billing/usage/accounts?' + q);
+    if (seq !== app.seq) return;
+    const pages = Math.max(1, Math.ceil(res.totalCount / OVERVIEW_PER_PAGE));
+    $('overview-what').textContent = `${res.totalCount} account${res.totalCount === 1 ? '' : 's'}, ${formatRange(res.startDate, res.endDate)}, compared with ${formatRange(res.previousStartDate, res.previousEndDate)}.`;
+    $('overview-page').textContent = `Page ${s.page + 1} of ${pages}`;
+    $('overview-prev').disabled = s.page === 0;
+    $('overview-next').disabled = s.page + 1 >= pages;
+    for (const f of DOWNLOADS) {
+      const link = $(`ov-dl-${f}`);
+      link.href = `/billing/usage/accounts.${f}?${q}`;
+      link.download = `accounts-${start}-${end}.${f}`;
+    }
+    renderAccountsTable($('overview-table'), res, s);
+    setBusy(false, `Showing ${res.totalCount} accounts, ${formatRange(start, end)}.`);
+    await renderTrends($('overview-table'), res.items, s, end, seq);
+  } catch (e) {
+    if (e instanceof SessionEnded || seq !== app.seq) return;
+    setBusy(false, '');
+    showError(e.message);
+  }
+}
+
+// renderSubaccounts lists an account's children the way the overview does;
+// the section stays hidden for an account without any.
+async function renderSubaccounts(s, start, end, seq) {
+  const section = $('subaccounts');
+  let res;
+  try {
+    res = await call('/billing/usage/accounts?' + overviewQuery(s, start, end, s.account));
+  } catch (e) {
+    if (e instanceof SessionEnded) throw e;
+    section.hidden = true; // the account's own view stays usable
+    return;
+  }
+  if (seq !== app.seq) return;
+  section.hidden = res.totalCount === 0;
+  if (section.hidden) return;
+  $('subaccounts-what').textContent = `${res.totalCount} sub-account${res.totalCount === 1 ? '' : 's'}, each alone, compared with ${formatRange(res.previousStartDate, res.previousEndDate)}.`;
+  renderAccountsTable($('sub-table'), res, s);
+  await renderTrends($('sub-table'), res.items, s, end, seq);
+}
+
+// The columns of an accounts table; sortable ones name their orders (the
+// first is the one a click picks, the second the one a second click picks).
+const ACCOUNT_COLUMNS = [
+  { field: 'name', label: 'Account', orders: ['name'] },
+  { field: 'trend', label: 'Trend, 12 months' },
+  { field: 'count', label: 'Count', orders: ['-count'], num: true },
+  { field: 'usage', label: 'Usage', orders: ['-usage'], num: true },
+  { field: 'price', label: 'Price', orders: ['-price', 'price'], num: true },
+  { field: 'change', label: 'Change', orders: ['-change'], num: true },
+];
+
+// columnsFor leaves out count and usage for totalprice, whose usage is its price.
+function columnsFor(category) {
+  return ACCOUNT_COLUMNS.filter((c) => category !== 'totalprice' || (c.field !== 'count' && c.field !== 'usage'));
+}
+
+function renderAccountsTable(table, res, s) {
+  const columns = columnsFor(s.category);
+  const head = columns.map((c) => {
+    const th = el('th', { scope: 'col', class: c.num ? 'num' : '' });
+    th.dataset.field = c.field;
+    if (!c.orders) {
+      th.append(c.label);
+      return th;
+    }
+    const active = c.orders.includes(s.order);
+    th.setAttribute('aria-sort', active ? (s.order.startsWith('-') ? 'descending' : 'ascending') : 'none');
+    const next = active && c.orders.length > 1 ? c.orders[(c.orders.indexOf(s.order) + 1) % c.orders.length] : c.orders[0];
+    const button = el('button', { type: 'button', class: 'sort' }, c.label, el('span', { class: 'sort-mark', 'aria-hidden': 'true' }, active ? (s.order.startsWith('-') ? ' ↓' : ' ↑') : ''));
+    button.dataset.order = next;
+    th.append(button);
+    return th;
+  });
+  table.tHead.replaceChildren(el('tr', {}, ...head));
+  table.tBodies[0].replaceChildren(...res.items.map((it) => accountRow(it, s)));
+  if (res.items.length === 0) {
+    table.tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: String(columns.length), class: 'empty' }, 'No account matches.')));
+  }
+  table.tFoot.replaceChildren(...res.totals.map((t) => {
+    const row = el('tr', {}, el('th', { scope: 'row' }, `Total, ${t.currency.toUpperCase()}`), el('td', {}),
+      ...figureCells(t, s.category));
+    row.dataset.currency = t.currency;
+    return row;
+  }));
+}
+
+function accountRow(it, s) {
+  const link = el('a', { href: stateURL({ ...s, account: it.accountId, page: 0 }) }, it.name);
+  link.dataset.account = it.accountId;
+  const trend = el('td', { class: 'trend-cell' }, el('span', { class: 'hint' }, '…'));
+  trend.dataset.field = 'trend';
+  const row = el('tr', {}, el('th', { scope: 'row' }, link, el('code', {}, it.accountId)), trend, ...figureCells(it, s.category));
+  row.dataset.account = it.accountId;
+  return row;
+}
+
+// figureCells are a row's count, usage, price and change; a change is marked
+// up or down in words as well as by an arrow and a colour.
+function figureCells(it, category) {
+  const count = it.count === undefined ? '–' : groupDigits(it.count);
+  const usage = groupDigits(it.usage);
+  let change = [el('span', { class: 'hint' }, 'no previous usage')];
+  let direction = 'none';
+  if (it.change !== null && it.change !== undefined) {
+    const n = Number(it.change);
+    direction = n > 0 ? 'up' : n < 0 ? 'down' : 'flat';
+    const arrow = { up: '▲', down: '▼', flat: '=' }[direction];
+    const words = { up: 'up', down: 'down', flat: 'unchanged' }[direction];
+    change = [el('span', { 'aria-hidden': 'true' }, arrow + ' '), el('span', { class: 'visually-hidden' }, words + ' '), `${String(it.change).replace('-', '')} %`];
+  }
+  const changeCell = valueCell(change, it.change === null || it.change === undefined ? '' : String(it.change), 'change');
+  changeCell.classList.add(`change-${direction}`);
+  const price = valueCell([formatMoney(it.price, it.currency)], String(it.price), 'price');
+  if (category === 'totalprice') return [price, changeCell];
+  return [valueCell([count], it.count === undefined ? '' : String(it.count), 'count'), valueCell([usage], it.usage, 'usage'), price, changeCell];
+}
+
+const monthName = new Intl.DateTimeFormat(undefined, { month: 'short', year: 'numeric', timeZone: 'UTC' });
+
+// renderTrends draws each listed account's last 12 months: one
+// ListAccountUsage request a month, narrowed to the table's accounts with
+// SpecificIds, so a page costs 12 requests whatever its length.
+async function renderTrends(table, items, s, end, seq) {
+  if (items.length === 0) return;
+  const ids = items.map((it) => it.accountId).join(',');
+  const y = Number(end.slice(0, 4)), m = Number(end.slice(5, 7)) - 1;
+  const months = [];
+  for (let i = TREND_MONTHS - 1; i >= 0; i--) {
+    const first = utcDay(y, m - i, 1);
+    const last = utcDay(y, m - i + 1, 0);
+    months.push({ first, last: last < end ? last : end, label: monthName.format(new Date(first + 'T00:00:00Z')) });
+  }
+  const answers = await Promise.all(months.map((mo) => call('/billing/usage/accounts?' + new URLSearchParams({
+    StartDate: mo.first, EndDate: mo.last, Category: s.category, SpecificIds: ids, CountPerPage: '1000',
+  }))));
+  if (seq !== app.seq) return;
+  for (const it of items) {
+    const cell = table.querySelector(`tr[data-account="${it.accountId}"] td[data-field="trend"]`);
+    if (!cell) continue;
+    const points = months.map((mo, i) => {
+      const row = answers[i].items.find((x) => x.accountId === it.accountId);
+      if (!row) return { label: mo.label, value: null, text: null };
+      const text = s.category === 'totalprice' ? formatMoney(row.price, row.currency) : groupDigits(row.usage);
+      return { label: mo.label, value: Number(row.usage), text };
+    });
+    cell.replaceChildren(drawTrend(points, `${it.name}, ${s.category}, by month`));
+  }
+}
+
 // ---------- small helpers ----------
 
 function el(tag, attrs, ...children) {
@@ -547,6 +753,36 @@ function wire() {
       const again = $('usage-table').querySelector(`button.category[data-category="${category}"]`);
       if (again) again.focus();
     });
+  });
+  for (const id of ['overview-table', 'sub-table']) {
+    $(id).addEventListener('click', (e) => {
+      const sort = e.target.closest('button.sort');
+      if (sort) {
+        const order = sort.dataset.order;
+        change({ order, page: 0 }).then(() => {
+          const again = $(id).querySelector(`th button.sort`);
+          const th = [...$(id).querySelectorAll('th[aria-sort]')].find((h) => h.getAttribute('aria-sort') !== 'none');
+          ((th && th.querySelector('button')) || again)?.focus();
+        });
+        return;
+      }
+      const row = e.target.closest('tr[data-account]');
+      if (!row || e.ctrlKey || e.metaKey || e.shiftKey) return;
+      e.preventDefault();
+      change({ account: row.dataset.account, page: 0 }).then(() => $('view-title').focus());
+    });
+  }
+  $('overview-category').addEventListener('change', (e) => change({ category: e.target.value, page: 0 }));
+  $('overview-search').addEventListener('input', (e) => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => change({ filter: e.target.value.trim(), page: 0 }), 250);
+  });
+  $('overview-prev').addEventListener('click', () => change({ page: Math.max(0, readState().page - 1) }));
+  $('overview-next').addEventListener('click', () => change({ page: readState().page + 1 }));
+  $('overview-link').addEventListener('click', (e) => {
+    if (e.ctrlKey || e.metaKey || e.shiftKey) return;
+    e.preventDefault();
+    change({ account: '', page: 0 }).then(() => $('view-title').focus());
   });
   $('breadcrumbs').addEventListener('click', (e) => {
     const link = e.target.closest('a[data-account]');

@@ -232,3 +232,27 @@ function htmlEl(tag, attrs, ...children) {
   node.append(...children);
   return node;
 }
+
+// drawTrend draws a small line chart of monthly points ({label, value,
+// text}: value a number for the drawing, text the exact figure, both null
+// for no data) with its text alternative: an image titled by label that
+// lists every month's figure. One circle per point.
+export function drawTrend(points, label) {
+  const width = 120, height = 32, pad = 3;
+  const values = points.map((p) => p.value ?? 0);
+  const lo = Math.min(0, ...values), hi = Math.max(0, ...values);
+  const span = hi - lo || 1;
+  const x = (i) => pad + (points.length > 1 ? (i * (width - 2 * pad)) / (points.length - 1) : (width - 2 * pad) / 2);
+  const y = (v) => height - pad - ((v - lo) * (height - 2 * pad)) / span;
+  const text = `${label}: ` + points.map((p) => `${p.label} ${p.text === null ? 'no data' : p.text}`).join(', ');
+  const svg = svgEl('svg', { class: 'trend', role: 'img', width, height, viewBox: `0 0 ${width} ${height}`, 'aria-label': text },
+    svgEl('title', {}, text),
+    svgEl('line', { class: 'baseline', x1: pad, x2: width - pad, y1: y(0), y2: y(0) }),
+    svgEl('polyline', { class: 'line', points: values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ') }));
+  points.forEach((p, i) => {
+    const dot = svgEl('circle', { class: p.value === null ? 'point missing' : 'point', cx: x(i).toFixed(1), cy: y(values[i]).toFixed(1), r: i === points.length - 1 ? 2.5 : 1.5 });
+    dot.dataset.month = p.label;
+    svg.append(dot);
+  });
+  return svg;
+}

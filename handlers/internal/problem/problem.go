@@ -41,8 +41,13 @@ var (
 	// CrossSite is a state-changing request a browser sent for another site.
 	CrossSite = &Problem{Status: http.StatusForbidden, Code: "Forbidden",
 		Message: "Requests that change state must come from this service's own pages (or carry an Authorization header); this one came from another site"}
-	tooSlow  = unavailable("The request took too long; try again")
-	internal = &Problem{Status: http.StatusInternalServerError, Code: "InternalServerError", Message: "An internal error occurred"}
+	// outOfScope and notFound are an account the caller may not read and one
+	// that does not exist; the store answers notFound only to a caller who
+	// reads every account, so that SIDs cannot be probed.
+	outOfScope = &Problem{Status: http.StatusForbidden, Code: "Forbidden", Message: "You may not read the account named in the request"}
+	notFound   = &Problem{Status: http.StatusNotFound, Code: "NotFound", Message: "The resource the request names does not exist"}
+	tooSlow    = unavailable("The request took too long; try again")
+	internal   = &Problem{Status: http.StatusInternalServerError, Code: "InternalServerError", Message: "An internal error occurred"}
 )
 
 func unavailable(msg string) *Problem {
@@ -81,6 +86,10 @@ func Of(err error, dbDown func(error) bool) (p *Problem, logged bool) {
 		return pr, false
 	case errors.Is(err, models.ErrTooManyTriggers):
 		return TooManyTriggers, false
+	case errors.Is(err, models.ErrOutOfScope):
+		return outOfScope, false
+	case errors.Is(err, models.ErrNotFound):
+		return notFound, false
 	case errors.As(err, &ce):
 		return fromFields(http.StatusConflict, ce.Errors), false
 	case errors.As(err, &ve):

@@ -37,6 +37,7 @@ type Request struct {
 	// What the service reads besides the answer, for the "sql" baseline.
 	DefaultStart bool // the range starts at the account's first usage: FirstUsageDay
 	Subaccounts  bool // the account and its sub-accounts: Descendants
+	NoAccount    bool // names no account (the accounts overview): no AccountOverview first
 }
 
 // Params are the random choices behind one request.
@@ -70,6 +71,9 @@ func allTime(ctx context.Context, s *repo.Store, p Params) error {
 // store's account directory started, as the service starts it, all but the
 // answer come from memory.
 func serviceReads(ctx context.Context, s *repo.Store, r Request, p Params) error {
+	if r.NoAccount {
+		return r.Answer(ctx, s, p)
+	}
 	if _, err := s.AccountOverview(ctx, p.Account.Sid); err != nil {
 		return err
 	}
@@ -116,10 +120,34 @@ var Presets = []Request{
 	{Name: "alltime.xml", Weight: 1, Template: "/billing/usage?AccountId={account}&format=xml", Answer: allTime, DefaultStart: true},
 	{Name: "alltime.jsv", Weight: 1, Template: "/billing/usage?AccountId={account}&format=jsv", Answer: allTime, DefaultStart: true},
 	{Name: "alltime.csv", Weight: 1, Template: "/billing/usage?AccountId={account}&format=csv", Answer: allTime, DefaultStart: true},
+	// The accounts overview as a SystemAdministrator sees it (the bench
+	// token's role): every account ranked, the dashboard's first page.
+	{Name: "overview.month", Weight: 1, NoAccount: true,
+		Template: "/billing/usage/accounts?StartDate={month-1}&EndDate={monthend-1}&Category={category}&CountPerPage=50",
+		Answer: func(ctx context.Context, s *repo.Store, p Params) error {
+			last := p.Today.MonthStart() - 1
+			return overview(ctx, s, p, last.MonthStart(), last)
+		}},
+	{Name: "overview.year", Weight: 1, NoAccount: true,
+		Template: "/billing/usage/accounts?StartDate={month-12}&EndDate={monthend-1}&Category={category}&CountPerPage=50",
+		Answer: func(ctx context.Context, s *repo.Store, p Params) error {
+			last := p.Today.MonthStart() - 1
+			return overview(ctx, s, p, models.DateOf(last.MonthStart().Time().AddDate(0, -11, 0)), last)
+		}},
+}
+
+// overview reads the accounts overview of every account, as the handler does.
+func overview(ctx context.Context, s *repo.Store, p Params, start, end models.Date) error {
+	q, err := models.CheckAccountUsage(models.AccountUsageInput{StartDate: start.String(), EndDate: end.String(), Category: p.Category, CountPerPage: "50"}, p.Today)
+	if err != nil {
+		return err
+	}
+	_, err = s.ListAccountUsage(ctx, models.Readable{Every: true}, q)
+	return err
 }
 
 // DefaultMix is every preset with its standard weight.
-const DefaultMix = "alltime,lastmonth,category90,daily90,daily90.xml,monthly2y,alltime.xml,alltime.jsv,alltime.csv"
+const DefaultMix = "alltime,lastmonth,category90,daily90,daily90.xml,monthly2y,alltime.xml,alltime.jsv,alltime.csv,overview.month,overview.year"
 
 func daily90(ctx context.Context, s *repo.Store, p Params) error {
 	_, err := s.UsageByPeriod(ctx, models.UsageQuery{Accounts: p.Account.Descendants, Categories: stored(p.Category), Range: models.DateRange{Start: p.Today - 89, End: p.Today}}, models.GranularityDay)

@@ -24,6 +24,7 @@ const parentAccount = env('BILLING_PARENT_ACCOUNT'); // the Manager's account, p
 const forbiddenAccount = env('BILLING_FORBIDDEN_ACCOUNT');
 const range = JSON.parse(env('BILLING_RANGE')); // {startDate, endDate}
 const expected = JSON.parse(env('BILLING_EXPECTED')); // the JSON answer for the range, fetched by Go
+const expectedOverview = JSON.parse(env('BILLING_EXPECTED_OVERVIEW')); // the Manager's ListAccountUsage of calls over the range, by name
 
 let dtos;
 
@@ -38,13 +39,15 @@ before(async () => {
   const here = dirname(fileURLToPath(import.meta.url));
   writeFileSync(join(dir, 'use.ts'), `
 import { JsonServiceClient } from ${JSON.stringify(join(here, 'node_modules/@servicestack/client/dist/index.js'))};
-import { ListUsageRecords, UsageRecord, RecordUsageEvents, RecordUsageEventsResponse, ListAccounts, ListAccountsResponse, AccountInfo } from './dtos';
+import { ListUsageRecords, UsageRecord, RecordUsageEvents, RecordUsageEventsResponse, ListAccounts, ListAccountsResponse, AccountInfo, ListAccountUsage, ListAccountUsageResponse, AccountUsageItem } from './dtos';
 export async function use(client: JsonServiceClient): Promise<number> {
   const records: UsageRecord[] = await client.get(new ListUsageRecords({ accountId: 'x', startDate: '2024-01-01' }));
   const ingested: RecordUsageEventsResponse = await client.post(new RecordUsageEvents({ events: [] }));
   const accounts: ListAccountsResponse = await client.get(new ListAccounts({ nameFilter: 'a', specificIds: ['x'], all: true }));
   const first: AccountInfo = accounts.items[0];
-  return records.length + ingested.accepted + accounts.totalCount + first.ancestorIds.length;
+  const overview: ListAccountUsageResponse = await client.get(new ListAccountUsage({ parentId: 'x', includeSubaccounts: true, countPerPage: 10 }));
+  const top: AccountUsageItem = overview.items[0];
+  return records.length + ingested.accepted + accounts.totalCount + first.ancestorIds.length + overview.totals.length + top.usage.length + top.price;
 }
 `);
   const program = ts.createProgram([join(dir, 'dtos.ts'), join(dir, 'use.ts')], {
@@ -158,4 +161,19 @@ test('ListAccounts: a Manager sees its account and the sub-account, filtered and
   assert.equal(paged.items.length, 1);
   assert.equal(paged.totalCount, 3);
   assert.equal(paged.totalPages, 3);
+});
+
+test('ListAccountUsage: a Manager ranks its accounts; a parent outside its scope is 403', async () => {
+  const c = client(managerToken);
+  const page = await c.get(new dtos.ListAccountUsage({ ...range, category: 'calls', orderBy: 'name' }));
+  assert.deepEqual(c.urls, ['/api/ListAccountUsage']);
+  assert.deepEqual(page, expectedOverview);
+  const child = page.items.find((a) => a.accountId === account);
+  assert.equal(child.usage, '19.5');
+  assert.equal(child.count, 3);
+  assert.equal(child.change, null);
+  await assert.rejects(c.get(new dtos.ListAccountUsage({ parentId: forbiddenAccount })), (e) => {
+    assert.equal(e.responseStatus.errorCode, 'Forbidden');
+    return true;
+  });
 });

@@ -1040,6 +1040,8 @@ func testTriggers(t *testing.T, browser context.Context, srv *demoServer) {
 
 	p := newPage(t, browser, srv)
 	p.signIn("manager", srv.passwords["manager"])
+	// The manager sees several accounts, so sign-in opens the overview.
+	p.navigate(srv.url + "/?account=" + demoParent + "&period=this-month")
 	row := fmt.Sprintf(`#triggers-table tr[data-trigger=%q]`, sid)
 	p.waitFor(`!document.getElementById('triggers').hidden && document.querySelector('` + row + `') !== null`)
 	if got := p.attr(row+" progress", "value"); !sameDecimal(got, decimal.RequireFromString(current)) {

@@ -333,6 +333,11 @@ func testExpiredSession(t *testing.T, browser context.Context, srv *demoServer, 
 	// Choosing another category asks only the Usage Records API, for the
 	// chart: its 401 ends the session the same way.
 	p.waitFor(`document.getElementById('chart-area').dataset.state === 'ready'`)
+	// Wait for the view's other reads too (sub-accounts with their trends,
+	// the triggers panel): one still in flight when the session expires
+	// would end it before the chart's request does.
+	p.waitFor(`!document.getElementById('triggers').hidden && !document.getElementById('subaccounts').hidden &&
+		[...document.querySelectorAll('#sub-table tbody tr')].every((tr) => tr.querySelector('td[data-field="trend"] svg'))`)
 	expire()
 	p.click(`button.category[data-category="sms"]`)
 	p.waitFor(`!document.getElementById('signin').hidden`)
@@ -1041,6 +1046,8 @@ func testTriggers(t *testing.T, browser context.Context, srv *demoServer) {
 
 	p := newPage(t, browser, srv)
 	p.signIn("manager", srv.passwords["manager"])
+	// The manager sees several accounts, so sign-in opens the overview.
+	p.navigate(srv.url + "/?account=" + demoParent + "&period=this-month")
 	row := fmt.Sprintf(`#triggers-table tr[data-trigger=%q]`, sid)
 	p.waitFor(`!document.getElementById('triggers').hidden && document.querySelector('` + row + `') !== null`)
 	if got := p.attr(row+" progress", "value"); !sameDecimal(got, decimal.RequireFromString(current)) {

@@ -157,6 +157,11 @@ func (s *Store) bulkLoadPostgres(ctx context.Context, accounts []BulkAccount, ch
 			return err
 		}
 		defer tx.Rollback(context.Background())
+		// The directory's first-usage trigger stands aside for this
+		// transaction (migration 00021); one reload notice replaces it.
+		if _, err := tx.Exec(ctx, `SET LOCAL billing.bulk_load = 'on'`); err != nil {
+			return err
+		}
 		// FREEZE needs the tables truncated in this transaction; they are empty.
 		if _, err := tx.Exec(ctx, `TRUNCATE `+strings.Join(tables, ", ")); err != nil {
 			return err
@@ -194,6 +199,9 @@ func (s *Store) bulkLoadPostgres(ctx context.Context, accounts []BulkAccount, ch
 			st.count(c)
 		}
 		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_notify('billing_directory', '*')`); err != nil {
 			return err
 		}
 		return tx.Commit(ctx)

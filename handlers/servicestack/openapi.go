@@ -32,7 +32,11 @@ func (f *Face) OpenAPI() (openapi.Part, error) {
 	g := schemaGen{schemas: p.Schemas}
 	errSchema := g.schema(reflect.TypeFor[ErrorResponse]())
 	for fm := format(0); fm <= formatCSV; fm++ {
-		p.Responses[errorName(fm)] = openapi.Response{Description: "ServiceStack's ErrorResponse", Content: contentOf(fm, errSchema, nil)}
+		// An error found before the format is known (a bad suffix or
+		// callback, a cross-site refusal) is JSON whatever the route.
+		c := contentOf(fm, errSchema, nil)
+		c["application/json"] = openapi.MediaType{Schema: errSchema}
+		p.Responses[errorName(fm)] = openapi.Response{Description: "ServiceStack's ErrorResponse, in the route's format (JSON when the request was refused before its format was known)", Content: c}
 	}
 	for _, op := range f.ops.list {
 		d, err := describeOpenAPI(op, &g, errSchema)
@@ -53,10 +57,12 @@ const (
 )
 
 // route is one way to reach an operation: a path, its operationId suffix,
-// and the format it fixes (0: negotiated).
+// the format its suffix fixes (0: negotiated) and the one its path
+// prefers (/{format}/reply/: ?format= still wins over it).
 type route struct {
-	path, id string
-	format   format
+	path, id   string
+	format     format
+	pathFormat format
 }
 
 func routesOf(op *Operation) []route {
@@ -71,7 +77,7 @@ func routesOf(op *Operation) []route {
 	add("/api/"+op.Name, "_api")
 	for fm := formatJSON; fm <= formatCSV; fm++ {
 		for _, kind := range []string{"reply", "oneway"} {
-			rs = append(rs, route{path: "/" + fm.String() + "/" + kind + "/" + op.Name, id: op.Name + "_" + fm.String() + "_" + kind, format: fm})
+			rs = append(rs, route{path: "/" + fm.String() + "/" + kind + "/" + op.Name, id: op.Name + "_" + fm.String() + "_" + kind, pathFormat: fm})
 		}
 	}
 	return rs
@@ -132,13 +138,19 @@ func describeOpenAPI(op *Operation, g *schemaGen, errSchema openapi.Schema) (map
 				"200": {Description: op.Name + "'s answer", Content: contentOf(r.format, respSchema, example)},
 			},
 		}
-		if r.format == 0 && op.Path != r.path {
-			o.Description = "The predefined route of " + op.Name + "."
+		switch {
+		case r.pathFormat != 0:
+			o.Description = "A predefined route of " + op.Name + ": answers " + strings.ToUpper(r.pathFormat.String()) + " unless ?format= names another format."
+		case r.format == 0 && op.Path != r.path:
+			o.Description = "A predefined route of " + op.Name + "."
 		}
 		errors := []string{"400", "406", "413", "415", "500", "503"}
+		if body {
+			errors = append(errors, "409")
+		}
 		if len(op.Roles) > 0 {
 			o.Security = []openapi.Requirement{{openapi.BearerJWT: {}}, {openapi.SessionCookie: {}}}
-			errors = append(errors, "401", "403")
+			errors = append(errors, "401", "403", "404")
 			o.Description = strings.TrimSpace(o.Description + " Roles: " + strings.Join(op.Roles, " or ") + ".")
 		}
 		for _, status := range errors {

@@ -38,6 +38,9 @@ type Env struct {
 	Store  *repo.Store
 	Srv    *httptest.Server
 	Signer *auth.Signer
+	// Client checks every answer against the server's /openapi.json.
+	Client   *http.Client
+	Contract *Contract
 }
 
 // Option adjusts the JWT configuration of a test server.
@@ -67,7 +70,23 @@ func New(t testing.TB, store *repo.Store, opts ...Option) *Env {
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &Env{T: t, Store: store, Srv: srv, Signer: signer}
+	return NewEnv(t, store, srv, signer)
+}
+
+// NewEnv wraps a running server, its client checking every answer against
+// the server's /openapi.json.
+func NewEnv(t testing.TB, store *repo.Store, srv *httptest.Server, signer *auth.Signer) *Env {
+	t.Helper()
+	e := &Env{T: t, Store: store, Srv: srv, Signer: signer, Contract: LoadContract(t, srv.URL)}
+	return e.For(t)
+}
+
+// For is the same server seen from another test (a fuzz run, a subtest).
+func (e *Env) For(t testing.TB) *Env {
+	c := *e
+	c.T = t
+	c.Client = &http.Client{Transport: e.Contract.Validating(t, http.DefaultTransport)}
+	return &c
 }
 
 // Token signs a valid token with roles and accounts.
@@ -127,7 +146,7 @@ func (e *Env) Do(method, path, token string, body []byte) Response {
 
 func (e *Env) Send(req *http.Request) Response {
 	e.T.Helper()
-	res, err := http.DefaultClient.Do(req)
+	res, err := e.Client.Do(req)
 	if err != nil {
 		e.T.Fatal(err)
 	}

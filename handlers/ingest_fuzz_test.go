@@ -38,7 +38,7 @@ func FuzzIngestBodies(f *testing.F) {
 	n := 0
 	f.Fuzz(func(t *testing.T, format uint8, a, b string) {
 		for _, e := range envs {
-			e := bytesEnv{&handlertest.Env{T: t, Store: e.Store, Srv: e.Srv, Signer: e.Signer}, e.sid}
+			e := bytesEnv{e.For(t), e.sid}
 			n++
 			prefix := fmt.Sprintf("z%d-", n) // a fresh id space for each run
 			ra, rb := e.postID(format%3, prefix+a, "1"), e.postID(format%3, prefix+b, "2")

@@ -85,7 +85,7 @@ func newReadyEnv(t *testing.T, store handlers.Store, ready *atomic.Bool) *handle
 		Now: func() time.Time { return handlertest.Now }, Ready: ready.Load, RequestTimeout: 3 * time.Second,
 	}))
 	t.Cleanup(srv.Close)
-	return &handlertest.Env{T: t, Srv: srv, Signer: signer}
+	return handlertest.NewEnv(t, nil, srv, signer)
 }
 
 func TestNotReadyUntilMigrated(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/evovoice/billing/handlers/internal/problem"
 	"github.com/evovoice/billing/handlers/internal/reply"
 	"github.com/evovoice/billing/handlers/internal/usage"
+	"github.com/evovoice/billing/handlers/openapi"
 	"github.com/evovoice/billing/handlers/restcomm"
 	"github.com/evovoice/billing/handlers/servicestack"
 	"github.com/evovoice/billing/web"
@@ -155,6 +156,17 @@ func New(cfg Config) *echo.Echo {
 	// database: each face guards those with srv.needsDB.
 	ss.Mount(e, srv.needsDB)
 	rc.Mount(e, srv.needsDB)
+
+	// The OpenAPI document of both faces, built once from what they mount.
+	ssPart, err := ss.OpenAPI()
+	if err != nil {
+		panic(fmt.Sprintf("the OpenAPI document cannot be built: %v", err)) // a build defect
+	}
+	doc, err := openapi.Document(ssPart, rc.OpenAPI())
+	if err != nil {
+		panic(fmt.Sprintf("the OpenAPI document cannot be built: %v", err))
+	}
+	e.GET("/openapi.json", echo.WrapHandler(openapi.NewServed(doc)))
 	return e
 }
 

@@ -25,6 +25,7 @@ import (
 // request URIs, so that tests see exactly what the client asked for.
 type toTestServer struct {
 	target *url.URL
+	next   http.RoundTripper // checks every answer against /openapi.json
 	mu     sync.Mutex
 	uris   []string
 }
@@ -38,7 +39,7 @@ func (tr *toTestServer) RoundTrip(r *http.Request) (*http.Response, error) {
 	tr.mu.Unlock()
 	out := r.Clone(r.Context())
 	out.URL.Scheme, out.URL.Host, out.Host = tr.target.Scheme, tr.target.Host, ""
-	return http.DefaultTransport.RoundTrip(out)
+	return tr.next.RoundTrip(out)
 }
 
 // requests returns the URIs sent since the last call, and forgets them.
@@ -61,7 +62,7 @@ func twilioClient(f *handlertest.Family, t *testing.T, account, token string) (*
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &toTestServer{target: target}
+	tr := &toTestServer{target: target, next: f.Contract.Validating(t, http.DefaultTransport)}
 	c := &client.Client{
 		Credentials: client.NewCredentials(account, token),
 		HTTPClient: &http.Client{

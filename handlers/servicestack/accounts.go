@@ -31,7 +31,7 @@ type ListAccounts struct {
 	Page         int      `json:"page,omitempty"`
 	CountPerPage int      `json:"countPerPage,omitempty"`
 	All          bool     `json:"all,omitempty"`
-	SpecificIds  []string `json:"specificIds,omitempty"`
+	SpecificIds  []string `json:"specificIds,omitempty" openapi:"sid"`
 }
 
 // listAccountsOp registers ListAccounts.
@@ -48,10 +48,10 @@ func (f *Face) listAccountsOp() Operation {
 
 // AccountInfo is one account as ListAccounts returns it.
 type AccountInfo struct {
-	ID              string   `json:"id"`
+	ID              string   `json:"id" openapi:"sid"`
 	Name            string   `json:"name"`
-	ParentAccountID string   `json:"parentAccountId,omitempty"`
-	AncestorIDs     []string `json:"ancestorIds"` // top-level account first; only those the caller may see
+	ParentAccountID string   `json:"parentAccountId,omitempty" openapi:"sid"`
+	AncestorIDs     []string `json:"ancestorIds" openapi:"sid"` // top-level account first; only those the caller may see
 	Currency        string   `json:"currency"`
 	DateCreated     string   `json:"dateCreated"`
 }

@@ -180,7 +180,8 @@ code{background:#f2f2f2;padding:0 .2rem}
 (<code>.jsv</code>), which wins over <code>?format=jsv</code>, which wins over the HTTP Accept header.
 JSON answers can be wrapped for JSONP with <code>?callback=name</code> (requests with an Authorization header only).
 Errors come back as <code>{"responseStatus":{"errorCode","message","errors":[{"errorCode","fieldName","message"}]}}</code>
-in the same format. TypeScript DTOs for <code>@servicestack/client</code>: <a href="/types/typescript">/types/typescript</a>.</p>
+in the same format. TypeScript DTOs for <code>@servicestack/client</code>: <a href="/types/typescript">/types/typescript</a>.
+The OpenAPI 3.1 document of every route, both faces: <a href="/openapi.json">/openapi.json</a>.</p>
 <ul>{{range .Operations}}<li><a href="#{{.Name}}">{{.Name}}</a> — {{.Summary}}</li>{{end}}</ul>
 {{range .Operations}}
 <h2 id="{{.Name}}">{{.Name}}</h2>

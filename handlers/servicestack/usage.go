@@ -18,10 +18,10 @@ import (
 // the query string with names in any letter case. Category is our extension
 // to Evo Voice's operation.
 type ListUsageRecords struct {
-	AccountID string `json:"accountId,omitempty"`
-	StartDate string `json:"startDate,omitempty"`
-	EndDate   string `json:"endDate,omitempty"`
-	Category  string `json:"category,omitempty"`
+	AccountID string `json:"accountId,omitempty" openapi:"sid"`
+	StartDate string `json:"startDate,omitempty" openapi:"date"`
+	EndDate   string `json:"endDate,omitempty" openapi:"date"`
+	Category  string `json:"category,omitempty" openapi:"category"`
 }
 
 // listUsageRecordsOp registers ListUsageRecords.
@@ -83,15 +83,15 @@ func checkListUsageRecords(r ListUsageRecords, today models.Date) (usageFilter, 
 // in the declared order, usage a string, count an integer (absent for
 // totalprice), price an exact decimal number.
 type UsageRecord struct {
-	AccountSid  string      `json:"accountSid"`
-	Category    string      `json:"category"`
+	AccountSid  string      `json:"accountSid" openapi:"sid"`
+	Category    string      `json:"category" openapi:"category"`
 	Count       *int64      `json:"count,omitempty"`
 	CountUnit   string      `json:"countUnit"`
 	Description string      `json:"description"`
-	EndDate     string      `json:"endDate"`
+	EndDate     string      `json:"endDate" openapi:"day"`
 	Price       jsonDecimal `json:"price"`
 	PriceUnit   string      `json:"priceUnit"`
-	StartDate   string      `json:"startDate"`
+	StartDate   string      `json:"startDate" openapi:"day"`
 	Usage       string      `json:"usage"`
 	UsageUnit   string      `json:"usageUnit"`
 	URI         string      `json:"uri"`

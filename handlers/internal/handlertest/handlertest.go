@@ -39,6 +39,9 @@ type Env struct {
 	Store  *repo.Store
 	Srv    *httptest.Server
 	Signer *auth.Signer
+	// Client checks every answer against the server's /openapi.json.
+	Client   *http.Client
+	Contract *Contract
 }
 
 // Option adjusts the JWT configuration of a test server.
@@ -78,7 +81,23 @@ func NewWith(t testing.TB, store *repo.Store, mod func(*handlers.Config), opts .
 	}
 	srv := httptest.NewServer(handlers.New(hc))
 	t.Cleanup(srv.Close)
-	return &Env{T: t, Store: store, Srv: srv, Signer: signer}
+	return NewEnv(t, store, srv, signer)
+}
+
+// NewEnv wraps a running server, its client checking every answer against
+// the server's /openapi.json.
+func NewEnv(t testing.TB, store *repo.Store, srv *httptest.Server, signer *auth.Signer) *Env {
+	t.Helper()
+	e := &Env{T: t, Store: store, Srv: srv, Signer: signer, Contract: LoadContract(t, srv.URL)}
+	return e.For(t)
+}
+
+// For is the same server seen from another test (a fuzz run, a subtest).
+func (e *Env) For(t testing.TB) *Env {
+	c := *e
+	c.T = t
+	c.Client = &http.Client{Transport: e.Contract.Validating(t, http.DefaultTransport)}
+	return &c
 }
 
 // Token signs a valid token with roles and accounts.
@@ -138,7 +157,7 @@ func (e *Env) Do(method, path, token string, body []byte) Response {
 
 func (e *Env) Send(req *http.Request) Response {
 	e.T.Helper()
-	res, err := http.DefaultClient.Do(req)
+	res, err := e.Client.Do(req)
 	if err != nil {
 		e.T.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func NewSignIn(t *testing.T, store *repo.Store, mod func(*handlers.Config)) (*En
 	}
 	srv := httptest.NewServer(handlers.New(hc))
 	t.Cleanup(srv.Close)
-	return &Env{T: t, Store: store, Srv: srv, Signer: signer}, clk
+	return NewEnv(t, store, srv, signer), clk
 }
 
 // user stores a user with the test password.

@@ -302,16 +302,34 @@ func (g *schemaGen) schema(t reflect.Type) openapi.Schema {
 			g.schemas[name] = nil // recursion guard
 			props, required := map[string]any{}, []string{}
 			for _, fd := range dtoFields(t) {
-				props[fd.name] = g.field(t.Field(fd.index), false)
-				if !fd.omitEmpty && fd.typ.Kind() != reflect.Pointer {
+				s := g.field(t.Field(fd.index), false)
+				switch {
+				case fd.typ.Kind() == reflect.Pointer && !fd.omitEmpty:
+					s = nullable(s) // a nil pointer is written null
+				case !fd.omitEmpty:
 					required = append(required, fd.name)
 				}
+				props[fd.name] = s
 			}
 			g.schemas[name] = openapi.Schema{"type": "object", "properties": props, "required": required}
 		}
 		return openapi.Ref(name)
 	}
 	return openapi.Schema{}
+}
+
+// nullable lets a schema also be JSON null (OpenAPI 3.1: a type list, or
+// anyOf for a reference).
+func nullable(s openapi.Schema) openapi.Schema {
+	if t, ok := s["type"].(string); ok {
+		n := openapi.Schema{}
+		for k, v := range s {
+			n[k] = v
+		}
+		n["type"] = []string{t, "null"}
+		return n
+	}
+	return openapi.Schema{"anyOf": []any{s, openapi.Schema{"type": "null"}}}
 }
 
 // field is a field's schema; its openapi tag names a word of the shared

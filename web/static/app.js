@@ -678,6 +678,13 @@ async function renderTrends(table, items, s, end, seq) {
 
 // ---------- small helpers ----------
 
+// focusLost tells whether the focused element went with a redrawn table
+// (the focus is back on the page itself), so that restoring it steals
+// nothing the user has focused since.
+function focusLost() {
+  return !document.activeElement || document.activeElement === document.body;
+}
+
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
@@ -748,8 +755,10 @@ function wire() {
     const button = e.target.closest('button.category');
     if (!button) return;
     const category = button.dataset.category;
-    // The table is drawn anew: keep the keyboard on the chosen row.
+    // The table is drawn anew: keep the keyboard on the chosen row, unless
+    // it moved on while the rest of the view (chart, trends) loaded.
     change({ category }).then(() => {
+      if (!focusLost()) return;
       const again = $('usage-table').querySelector(`button.category[data-category="${category}"]`);
       if (again) again.focus();
     });
@@ -760,6 +769,7 @@ function wire() {
       if (sort) {
         const order = sort.dataset.order;
         change({ order, page: 0 }).then(() => {
+          if (!focusLost()) return;
           const again = $(id).querySelector(`th button.sort`);
           const th = [...$(id).querySelectorAll('th[aria-sort]')].find((h) => h.getAttribute('aria-sort') !== 'none');
           ((th && th.querySelector('button')) || again)?.focus();

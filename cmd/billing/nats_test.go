@@ -157,8 +157,22 @@ func TestNATSClusterExactlyOnce(t *testing.T) {
 		m := nats.NewMsg("usage.events.poison")
 		m.Data = []byte(p.data)
 		m.Header.Set("Billing-Test", p.id)
-		if _, err := js.PublishMsg(ctx, m); err != nil {
-			t.Fatal(err)
+		// The stream may still be electing a leader after the node's
+		// restart ("no response from stream"): send again until it answers;
+		// the message id makes a resend that was stored after all one message.
+		m.Header.Set(jetstream.MsgIDHeader, "poison-"+p.id)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			_, err := js.PublishMsg(pctx, m)
+			cancel()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("publishing poison %s: %v", p.id, err)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 		poison[p.id] = p.reason
 	}

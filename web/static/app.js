@@ -758,7 +758,7 @@ function wire() {
     // The table is drawn anew: keep the keyboard on the chosen row, unless
     // it moved on while the rest of the view (chart, trends) loaded.
     change({ category }).then(() => {
-      if (!focusLost()) return;
+      if (readState().category !== category || !focusLost()) return; // a later choice, or the user moved on
       const again = $('usage-table').querySelector(`button.category[data-category="${category}"]`);
       if (again) again.focus();
     });
@@ -769,7 +769,7 @@ function wire() {
       if (sort) {
         const order = sort.dataset.order;
         change({ order, page: 0 }).then(() => {
-          if (!focusLost()) return;
+          if (readState().order !== order || !focusLost()) return;
           const again = $(id).querySelector(`th button.sort`);
           const th = [...$(id).querySelectorAll('th[aria-sort]')].find((h) => h.getAttribute('aria-sort') !== 'none');
           ((th && th.querySelector('button')) || again)?.focus();

@@ -190,17 +190,47 @@ type usagePage struct {
 	records         []twilioRecord
 }
 
-// twilioListJSON is Twilio's list envelope.
+// twilioPaging is the paging part of Twilio's list envelope, the same for
+// every list resource (usage records, usage triggers); the list follows it.
+type twilioPaging struct {
+	End             int     `json:"end"`
+	FirstPageURI    string  `json:"first_page_uri"`
+	NextPageURI     *string `json:"next_page_uri"`
+	Page            int     `json:"page"`
+	PageSize        int     `json:"page_size"`
+	PreviousPageURI *string `json:"previous_page_uri"`
+	Start           int     `json:"start"`
+	URI             string  `json:"uri"`
+}
+
+// twilioPagingXML is the same as the attributes of an XML list; a missing
+// next or previous page is an empty attribute.
+type twilioPagingXML struct {
+	Page            int    `xml:"page,attr"`
+	PageSize        int    `xml:"pagesize,attr"`
+	Start           int    `xml:"start,attr"`
+	End             int    `xml:"end,attr"`
+	URI             string `xml:"uri,attr"`
+	FirstPageURI    string `xml:"firstpageuri,attr"`
+	PreviousPageURI string `xml:"previouspageuri,attr"`
+	NextPageURI     string `xml:"nextpageuri,attr"`
+}
+
+func (p twilioPaging) xml() twilioPagingXML {
+	x := twilioPagingXML{Page: p.Page, PageSize: p.PageSize, Start: p.Start, End: p.End, URI: p.URI, FirstPageURI: p.FirstPageURI}
+	if p.PreviousPageURI != nil {
+		x.PreviousPageURI = *p.PreviousPageURI
+	}
+	if p.NextPageURI != nil {
+		x.NextPageURI = *p.NextPageURI
+	}
+	return x
+}
+
+// twilioListJSON is Twilio's list envelope of usage records.
 type twilioListJSON struct {
-	End             int            `json:"end"`
-	FirstPageURI    string         `json:"first_page_uri"`
-	NextPageURI     *string        `json:"next_page_uri"`
-	Page            int            `json:"page"`
-	PageSize        int            `json:"page_size"`
-	PreviousPageURI *string        `json:"previous_page_uri"`
-	Start           int            `json:"start"`
-	URI             string         `json:"uri"`
-	UsageRecords    []twilioRecord `json:"usage_records"`
+	twilioPaging
+	UsageRecords []twilioRecord `json:"usage_records"`
 }
 
 // twilioXML is the XML root: TwilioResponse or RestcommResponse, holding a
@@ -212,17 +242,10 @@ type twilioXML struct {
 }
 
 // twilioListXML carries the paging information as attributes, as Twilio's
-// XML lists do; a missing next or previous page is an empty attribute.
+// XML lists do.
 type twilioListXML struct {
-	Page            int            `xml:"page,attr"`
-	PageSize        int            `xml:"pagesize,attr"`
-	Start           int            `xml:"start,attr"`
-	End             int            `xml:"end,attr"`
-	URI             string         `xml:"uri,attr"`
-	FirstPageURI    string         `xml:"firstpageuri,attr"`
-	PreviousPageURI string         `xml:"previouspageuri,attr"`
-	NextPageURI     string         `xml:"nextpageuri,attr"`
-	Records         []twilioRecord `xml:"UsageRecord"`
+	twilioPagingXML
+	Records []twilioRecord `xml:"UsageRecord"`
 }
 
 // twilioErrorBody is Twilio's error, in JSON and (as RestException) in XML.
@@ -245,12 +268,11 @@ func appendUsagePage(dst []byte, f format, pg usagePage) ([]byte, error) {
 		size += pg.records[i].textLen() + 600 // names and punctuation, which XML writes twice
 	}
 	dst = slices.Grow(dst, size)
+	paging := twilioPaging{End: pg.end, FirstPageURI: pg.firstPageURI, NextPageURI: pg.nextPageURI, Page: pg.page, PageSize: pg.pageSize,
+		PreviousPageURI: pg.previousPageURI, Start: pg.start, URI: pg.uri}
 	switch f {
 	case formatJSON:
-		list := twilioListJSON{
-			End: pg.end, FirstPageURI: pg.firstPageURI, NextPageURI: pg.nextPageURI, Page: pg.page, PageSize: pg.pageSize,
-			PreviousPageURI: pg.previousPageURI, Start: pg.start, URI: pg.uri, UsageRecords: pg.records,
-		}
+		list := twilioListJSON{twilioPaging: paging, UsageRecords: pg.records}
 		return list.appendJSON(dst), nil
 	case formatCSV:
 		rows := [][]string{csvRecordHeader}
@@ -260,16 +282,7 @@ func appendUsagePage(dst []byte, f format, pg usagePage) ([]byte, error) {
 		}
 		return appendTwilioCSV(dst, rows)
 	}
-	list := &twilioListXML{
-		Page: pg.page, PageSize: pg.pageSize, Start: pg.start, End: pg.end, URI: pg.uri, FirstPageURI: pg.firstPageURI,
-		Records: pg.records,
-	}
-	if pg.previousPageURI != nil {
-		list.PreviousPageURI = *pg.previousPageURI
-	}
-	if pg.nextPageURI != nil {
-		list.NextPageURI = *pg.nextPageURI
-	}
+	list := &twilioListXML{twilioPagingXML: paging.xml(), Records: pg.records}
 	return appendTwilioPageXML(dst, pg.version.xmlRoot, list), nil
 }
 

@@ -34,12 +34,12 @@ func BenchmarkUsagePage(b *testing.B) {
 			{Name: "csv", Encode: func(dst []byte) ([]byte, error) { return appendUsagePage(dst, formatCSV, pg) }},
 			// encoding/json and encoding/xml, for comparison.
 			{Name: "encoding-json", Encode: func(dst []byte) ([]byte, error) {
-				return reply.AppendJSON(dst, twilioListJSON{End: pg.end, FirstPageURI: pg.firstPageURI, NextPageURI: pg.nextPageURI,
-					PageSize: pg.pageSize, URI: pg.uri, UsageRecords: pg.records})
+				return reply.AppendJSON(dst, twilioListJSON{twilioPaging: twilioPaging{End: pg.end, FirstPageURI: pg.firstPageURI, NextPageURI: pg.nextPageURI,
+					PageSize: pg.pageSize, URI: pg.uri}, UsageRecords: pg.records})
 			}},
 			{Name: "encoding-xml", Encode: func(dst []byte) ([]byte, error) {
 				return appendTwilioXML(dst, twilioXML{XMLName: xml.Name{Local: pg.version.xmlRoot}, Records: &twilioListXML{
-					PageSize: pg.pageSize, End: pg.end, URI: pg.uri, FirstPageURI: pg.firstPageURI, NextPageURI: *pg.nextPageURI, Records: pg.records}})
+					twilioPagingXML: twilioPagingXML{PageSize: pg.pageSize, End: pg.end, URI: pg.uri, FirstPageURI: pg.firstPageURI, NextPageURI: *pg.nextPageURI}, Records: pg.records}})
 			}},
 		}
 		wiretest.RunEncoders(b, n, encoders)

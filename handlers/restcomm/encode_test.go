@@ -28,8 +28,8 @@ func TestTwilioPageJSONMatchesEncodingJSON(t *testing.T) {
 	odd := oddText
 	next := "/2010-04-01/Accounts/AC1/Usage/Records.json?Category=calls&PageSize=2&Page=1&PageToken=x"
 	for _, l := range []twilioListJSON{
-		{End: 1, FirstPageURI: next, NextPageURI: &next, Page: 0, PageSize: 2, Start: 0, URI: odd, UsageRecords: oddTwilioRecords(odd, next)},
-		{End: -1, PreviousPageURI: &odd, Page: 7, PageSize: 1000, Start: 7000, UsageRecords: []twilioRecord{}},
+		{twilioPaging: twilioPaging{End: 1, FirstPageURI: next, NextPageURI: &next, Page: 0, PageSize: 2, Start: 0, URI: odd}, UsageRecords: oddTwilioRecords(odd, next)},
+		{twilioPaging: twilioPaging{End: -1, PreviousPageURI: &odd, Page: 7, PageSize: 1000, Start: 7000}, UsageRecords: []twilioRecord{}},
 		{},
 	} {
 		if got, want := l.appendJSON(nil), wiretest.Reference(t, l); !bytes.Equal(got, want) {
@@ -42,8 +42,8 @@ func TestTwilioPageXMLMatchesEncodingXML(t *testing.T) {
 	uri := "/2012-04-24/Accounts/AC1/Usage/Records?Category=calls&PageSize=2&Page=1&PageToken=x"
 	for _, root := range []string{"TwilioResponse", "RestcommResponse"} {
 		for _, l := range []twilioListXML{
-			{Page: 1, PageSize: 2, Start: 2, End: 3, URI: oddText, FirstPageURI: uri, PreviousPageURI: uri, NextPageURI: oddText, Records: oddTwilioRecords(oddText, uri)},
-			{Page: 0, PageSize: 50, End: 0, URI: uri, FirstPageURI: uri},
+			{twilioPagingXML: twilioPagingXML{Page: 1, PageSize: 2, Start: 2, End: 3, URI: oddText, FirstPageURI: uri, PreviousPageURI: uri, NextPageURI: oddText}, Records: oddTwilioRecords(oddText, uri)},
+			{twilioPagingXML: twilioPagingXML{Page: 0, PageSize: 50, End: 0, URI: uri, FirstPageURI: uri}},
 		} {
 			want, err := appendTwilioXML(nil, twilioXML{XMLName: xml.Name{Local: root}, Records: &l})
 			if err != nil {

@@ -294,14 +294,16 @@ func (f *Face) listTriggers(c echo.Context, v version, account string) error {
 	u := triggerURIs{base: v.prefix + "/Accounts/" + account + "/Usage/Triggers" + suffixOf(c.Request()), filter: req.filter, pageSize: req.pageSize}
 	now := f.usage.Now()
 	pg := twilioTriggerPage{
-		version:      v,
-		Page:         req.page,
-		PageSize:     req.pageSize,
-		Start:        from,
-		End:          max(from, to-1),
-		URI:          u.page(req.page, req.after),
-		FirstPageURI: u.page(0, ""),
-		Triggers:     make([]twilioTrigger, 0, to-from),
+		version: v,
+		twilioPaging: twilioPaging{
+			Page:         req.page,
+			PageSize:     req.pageSize,
+			Start:        from,
+			End:          max(from, to-1),
+			URI:          u.page(req.page, req.after),
+			FirstPageURI: u.page(0, ""),
+		},
+		Triggers: make([]twilioTrigger, 0, to-from),
 	}
 	if to < len(all) {
 		next := u.page(min(req.page+1, maxRecordsPage), all[to-1].Sid)

@@ -54,16 +54,9 @@ func newTwilioTrigger(t models.Trigger, v version, now time.Time) twilioTrigger 
 // paging keys and usage_triggers, nothing else (twilio-node takes the one
 // key that is not paging as the list).
 type twilioTriggerPage struct {
-	version         version
-	End             int             `json:"end"`
-	FirstPageURI    string          `json:"first_page_uri"`
-	NextPageURI     *string         `json:"next_page_uri"`
-	Page            int             `json:"page"`
-	PageSize        int             `json:"page_size"`
-	PreviousPageURI *string         `json:"previous_page_uri"`
-	Start           int             `json:"start"`
-	URI             string          `json:"uri"`
-	Triggers        []twilioTrigger `json:"usage_triggers"`
+	version version
+	twilioPaging
+	Triggers []twilioTrigger `json:"usage_triggers"`
 }
 
 // twilioTriggerXML is the XML root holding one trigger or a list.
@@ -75,15 +68,8 @@ type twilioTriggerXML struct {
 
 // twilioTriggerListXML carries paging as attributes, as twilioListXML does.
 type twilioTriggerListXML struct {
-	Page            int             `xml:"page,attr"`
-	PageSize        int             `xml:"pagesize,attr"`
-	Start           int             `xml:"start,attr"`
-	End             int             `xml:"end,attr"`
-	URI             string          `xml:"uri,attr"`
-	FirstPageURI    string          `xml:"firstpageuri,attr"`
-	PreviousPageURI string          `xml:"previouspageuri,attr"`
-	NextPageURI     string          `xml:"nextpageuri,attr"`
-	Triggers        []twilioTrigger `xml:"UsageTrigger"`
+	twilioPagingXML
+	Triggers []twilioTrigger `xml:"UsageTrigger"`
 }
 
 // writeTrigger answers one trigger in the format the request asked for
@@ -99,16 +85,7 @@ func writeTriggerPage(c echo.Context, pg twilioTriggerPage) error {
 	if requestFormat(c.Request()) == formatJSON {
 		return reply.WriteJSON(c, http.StatusOK, pg)
 	}
-	l := &twilioTriggerListXML{
-		Page: pg.Page, PageSize: pg.PageSize, Start: pg.Start, End: pg.End, URI: pg.URI, FirstPageURI: pg.FirstPageURI,
-		Triggers: pg.Triggers,
-	}
-	if pg.NextPageURI != nil {
-		l.NextPageURI = *pg.NextPageURI
-	}
-	if pg.PreviousPageURI != nil {
-		l.PreviousPageURI = *pg.PreviousPageURI
-	}
+	l := &twilioTriggerListXML{twilioPagingXML: pg.twilioPaging.xml(), Triggers: pg.Triggers}
 	return writeTriggerXML(c, http.StatusOK, twilioTriggerXML{XMLName: xml.Name{Local: pg.version.xmlRoot}, List: l})
 }
 

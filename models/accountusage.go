@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -240,6 +239,40 @@ func figures(c Category, s Sums) Sums {
 	return s
 }
 
+// CurrencySums are the figures of every matching account of one currency,
+// as stored (before figures), and how many accounts there are.
+type CurrencySums struct {
+	Currency          string
+	Accounts          int
+	Current, Previous Sums
+}
+
+// SortFigure is the figure an order ranks by, "price", "usage" or "count"
+// (then by account SID), as the overview shows it: for totalprice the usage
+// is the price and there is no count, so -count ranks by SID alone (figure
+// ""). ok is false for orders by a value computed from the figures (name in
+// lower case, change), which only BuildAccountUsagePage ranks.
+func (q AccountUsageQuery) SortFigure() (figure string, desc, ok bool) {
+	total := q.Category.Name == TotalPrice
+	switch q.OrderBy {
+	case OrderPriceDesc, "":
+		return "price", true, true
+	case OrderPrice:
+		return "price", false, true
+	case OrderUsageDesc:
+		if total {
+			return "price", true, true
+		}
+		return "usage", true, true
+	case OrderCountDesc:
+		if total {
+			return "", false, true
+		}
+		return "count", true, true
+	}
+	return "", false, false
+}
+
 // BuildAccountUsagePage orders the rows, totals them per currency and cuts
 // the requested page. rows hold every matching account, so the totals and
 // the count cover all pages. Rows rank on their integer micro-units (the
@@ -248,7 +281,7 @@ func figures(c Category, s Sums) Sums {
 // CPU on the bench data.
 func BuildAccountUsagePage(q AccountUsageQuery, period DateRange, rows []AccountUsageRow) AccountUsagePage {
 	ranked := make([]rankedRow, len(rows))
-	totals := map[string]*[2]Sums{}
+	var sums []CurrencySums
 	for i := range rows {
 		r := &rows[i]
 		cur, prev := figures(q.Category, r.Current), figures(q.Category, r.Previous)
@@ -257,36 +290,44 @@ func BuildAccountUsagePage(q AccountUsageQuery, period DateRange, rows []Account
 			// Ranked as the rounded decimal the answer shows.
 			ranked[i].change = PercentChange(cur.Usage, prev.Usage)
 		}
-		t := totals[r.Currency]
-		if t == nil {
-			t = &[2]Sums{}
-			totals[r.Currency] = t
+		j := slices.IndexFunc(sums, func(s CurrencySums) bool { return s.Currency == r.Currency })
+		if j < 0 {
+			j = len(sums)
+			sums = append(sums, CurrencySums{Currency: r.Currency})
 		}
-		t[0].Add(cur)
-		t[1].Add(prev)
+		sums[j].Accounts++
+		sums[j].Current.Add(r.Current)
+		sums[j].Previous.Add(r.Previous)
 	}
 	slices.SortFunc(ranked, accountUsageCompare(q.OrderBy))
-
-	out := AccountUsagePage{Range: period, PreviousRange: PreviousPeriod(period), TotalCount: len(ranked), Totals: []CurrencyTotals{}}
 	from := min(q.Page*q.CountPerPage, len(ranked))
-	page := ranked[from:min(from+q.CountPerPage, len(ranked))]
-	out.Items = make([]AccountUsage, 0, len(page))
-	for _, r := range page {
-		change := r.change
-		if change == nil {
-			change = PercentChange(r.cur.Usage, r.prev.Usage)
-		}
-		out.Items = append(out.Items, AccountUsage{Account: r.row.Account, Count: r.cur.Count, PreviousCount: r.prev.Count,
-			Usage: r.cur.Usage.Decimal(), PreviousUsage: r.prev.Usage.Decimal(),
-			Price: r.cur.Price.Decimal(), PreviousPrice: r.prev.Price.Decimal(),
-			Change: change})
+	page := make([]AccountUsageRow, 0, min(q.CountPerPage, len(ranked)-from))
+	for _, r := range ranked[from:min(from+q.CountPerPage, len(ranked))] {
+		page = append(page, *r.row)
 	}
-	for _, cur := range slices.Sorted(maps.Keys(totals)) {
-		t := totals[cur]
-		out.Totals = append(out.Totals, CurrencyTotals{Currency: cur, Count: t[0].Count, PreviousCount: t[1].Count,
-			Usage: t[0].Usage.Decimal(), PreviousUsage: t[1].Usage.Decimal(),
-			Price: t[0].Price.Decimal(), PreviousPrice: t[1].Price.Decimal(),
-			Change: PercentChange(t[0].Usage, t[1].Usage)})
+	return AccountUsagePageOf(q, period, page, sums)
+}
+
+// AccountUsagePageOf is the answer made of one page of rows, already ranked
+// and cut, and the sums per currency of every matching account.
+func AccountUsagePageOf(q AccountUsageQuery, period DateRange, page []AccountUsageRow, sums []CurrencySums) AccountUsagePage {
+	out := AccountUsagePage{Range: period, PreviousRange: PreviousPeriod(period), Totals: []CurrencyTotals{}, Items: make([]AccountUsage, 0, len(page))}
+	for _, r := range page {
+		cur, prev := figures(q.Category, r.Current), figures(q.Category, r.Previous)
+		out.Items = append(out.Items, AccountUsage{Account: r.Account, Count: cur.Count, PreviousCount: prev.Count,
+			Usage: cur.Usage.Decimal(), PreviousUsage: prev.Usage.Decimal(),
+			Price: cur.Price.Decimal(), PreviousPrice: prev.Price.Decimal(),
+			Change: PercentChange(cur.Usage, prev.Usage)})
+	}
+	sums = slices.Clone(sums)
+	slices.SortFunc(sums, func(a, b CurrencySums) int { return strings.Compare(a.Currency, b.Currency) })
+	for _, t := range sums {
+		out.TotalCount += t.Accounts
+		cur, prev := figures(q.Category, t.Current), figures(q.Category, t.Previous)
+		out.Totals = append(out.Totals, CurrencyTotals{Currency: t.Currency, Count: cur.Count, PreviousCount: prev.Count,
+			Usage: cur.Usage.Decimal(), PreviousUsage: prev.Usage.Decimal(),
+			Price: cur.Price.Decimal(), PreviousPrice: prev.Price.Decimal(),
+			Change: PercentChange(cur.Usage, prev.Usage)})
 	}
 	return out
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -23,9 +22,12 @@ import (
 // for each row's subtree, joined to one group-by over the rollups of both
 // periods (see overviewSpans for which rows are read). ParentId
 // costs a lineage probe first, a default StartDate one more statement.
-// Ordering and paging happen here, not in SQL: the totals and the count need
-// every matching row anyway, and the change ranks as the exact decimal the
-// answer shows, alike on both databases.
+// Ordering by a figure (price, usage, count), paging and the totals per
+// currency happen in that statement, so that a page of 50 of 1,000
+// accounts moves 50 rows and the totals: scanning all 1,000 in Go was half
+// of the CPU a request cost. Orders by name and by change rank here, on
+// every row: lower-casing and the exact decimal change, alike on both
+// databases.
 func (s *Store) listAccountUsage(ctx context.Context, r models.Readable, q models.AccountUsageQuery) (models.AccountUsagePage, error) {
 	if q.ParentID != "" {
 		lineage, err := s.Lineage(ctx, q.ParentID)
@@ -57,11 +59,15 @@ func (s *Store) listAccountUsage(ctx context.Context, r models.Readable, q model
 	}
 	// Every account listed: no need to narrow the rollups' scan to members.
 	everyAccount := r.Every && q.ParentID == "" && q.NameFilter == ""
-	rows, err := s.overviewRows(ctx, with, args, q.Category, period, everyAccount)
+	stmt, args := s.overviewStatement(with, args, q, period, everyAccount)
+	rows, sums, err := s.overviewRows(ctx, stmt, args)
 	if err != nil {
 		return models.AccountUsagePage{}, err
 	}
-	return models.BuildAccountUsagePage(q, period, rows), nil
+	if sums == nil {
+		return models.BuildAccountUsagePage(q, period, rows), nil
+	}
+	return models.AccountUsagePageOf(q, period, rows, sums), nil
 }
 
 // overviewAccounts is the WITH clause naming the accounts of an overview:
@@ -169,20 +175,27 @@ type span struct {
 // monthly ones, and the days the periods share are read once, counting
 // towards one and against the other.
 func overviewSpans(cur, prev models.DateRange) (years, months, days []span) {
-	dayW := map[models.Date]weights{}
-	for _, p := range []struct {
-		r models.DateRange
-		w weights
-	}{{cur, weights{cur: 1}}, {prev, weights{prev: 1}}} {
-		for d := p.r.Start; d <= p.r.End; d++ {
-			v := dayW[d]
-			v.cur, v.prev = v.cur+p.w.cur, v.prev+p.w.prev
-			dayW[d] = v
+	first, last := min(cur.Start, prev.Start), max(cur.End, prev.End)
+	dayW := make([]weighted, 0, last-first+1)
+	for d := first; d <= last; d++ {
+		var w weights
+		if cur.Contains(d) {
+			w.cur = 1
 		}
+		if prev.Contains(d) {
+			w.prev = 1
+		}
+		dayW = append(dayW, weighted{d, w})
 	}
-	monthW := fold(dayW, models.Date.MonthStart, func(m models.Date) models.Date { return m.MonthEnd() }, nextDay)
-	yearW := fold(monthW, models.Date.YearStart, func(y models.Date) models.Date { return y.YearEnd().MonthStart() }, nextMonth)
+	monthW, dayW := fold(dayW, models.Date.MonthStart, func(m models.Date) models.Date { return m.MonthEnd() }, nextDay)
+	yearW, monthW := fold(monthW, models.Date.YearStart, func(y models.Date) models.Date { return y.YearEnd().MonthStart() }, nextMonth)
 	return coalesce(yearW, nextYear), coalesce(monthW, nextMonth), coalesce(dayW, nextDay)
+}
+
+// weighted is a period, by its first day, with its weights.
+type weighted struct {
+	d models.Date
+	w weights
 }
 
 // nextDay, nextMonth and nextYear step from a period's first day to the next's.
@@ -190,72 +203,99 @@ func nextDay(d models.Date) models.Date   { return d + 1 }
 func nextMonth(d models.Date) models.Date { return d.MonthEnd() + 1 }
 func nextYear(d models.Date) models.Date  { return d.YearEnd() + 1 }
 
-// fold moves weights of fine periods (days, months) to the coarse period
-// holding them (month, year) where that leaves fewer rows to read: the
-// coarse row takes the weight most of its fine periods have, and each fine
-// period keeps the difference. parent is the coarse period of a fine one,
+// fold moves weights of fine periods (days, months; in order) to the coarse
+// period holding them (month, year) where that leaves fewer rows to read:
+// the coarse row takes the weight most of its fine periods have, and each
+// fine period keeps the difference. It returns the coarse periods and the
+// fine ones left, both in order. parent is the coarse period of a fine one,
 // last its last fine period, next the fine period after one.
-func fold(fine map[models.Date]weights, parent, last, next func(models.Date) models.Date) map[models.Date]weights {
-	tally := map[models.Date]map[weights]int{}
-	for d, w := range fine {
-		if w == (weights{}) {
-			continue
+func fold(fine []weighted, parent, last, next func(models.Date) models.Date) (coarse, left []weighted) {
+	for len(fine) > 0 {
+		p := parent(fine[0].d)
+		n := 1
+		for n < len(fine) && parent(fine[n].d) == p {
+			n++
 		}
-		p := parent(d)
-		if tally[p] == nil {
-			tally[p] = map[weights]int{}
+		group := fine[:n]
+		fine = fine[n:]
+		// At most three weights occur: (1,0), (0,1) and, where the periods
+		// overlap, (1,1).
+		var tally [4]struct {
+			w weights
+			n int
 		}
-		tally[p][w]++
-	}
-	coarse := map[models.Date]weights{}
-	for p, counts := range tally {
-		units, nonzero := 0, 0
+		kinds, nonzero := 0, 0
+		for _, f := range group {
+			if f.w == (weights{}) {
+				continue
+			}
+			nonzero++
+			i := 0
+			for i < kinds && tally[i].w != f.w {
+				i++
+			}
+			if i == kinds {
+				tally[i].w, kinds = f.w, kinds+1
+			}
+			tally[i].n++
+		}
+		var best weights
+		bestN := 0
+		for _, t := range tally[:kinds] {
+			// Ties go to the smaller weights, so that the statement is the
+			// same from one call to the next.
+			if t.n > bestN || t.n == bestN && (t.w.cur < best.cur || t.w.cur == best.cur && t.w.prev < best.prev) {
+				best, bestN = t.w, t.n
+			}
+		}
+		units := 0
 		for d := p; d <= last(p); d = next(d) {
 			units++
 		}
-		var best weights
-		for w, n := range counts {
-			nonzero += n
-			// Ties go to the smaller weights, so that the statement is the
-			// same from one call to the next.
-			if n > counts[best] || n == counts[best] && (w.cur < best.cur || w.cur == best.cur && w.prev < best.prev) {
-				best = w
-			}
-		}
-		if 1+units-counts[best] >= nonzero {
+		if 1+units-bestN >= nonzero {
+			left = append(left, group...)
 			continue
 		}
-		coarse[p] = best
+		coarse = append(coarse, weighted{p, best})
+		// Every fine period of p now counts the difference, those outside
+		// the two periods (weight zero) included.
+		i := 0
 		for d := p; d <= last(p); d = next(d) {
-			v := fine[d]
-			v.cur, v.prev = v.cur-best.cur, v.prev-best.prev
-			fine[d] = v
+			var w weights
+			if i < len(group) && group[i].d == d {
+				w = group[i].w
+				i++
+			}
+			left = append(left, weighted{d, weights{w.cur - best.cur, w.prev - best.prev}})
 		}
 	}
-	return coarse
+	return coarse, left
 }
 
-// coalesce joins consecutive periods of equal weights into spans, leaving
-// out periods that count for nothing.
-func coalesce(m map[models.Date]weights, next func(models.Date) models.Date) []span {
+// coalesce joins consecutive periods (in order) of equal weights into
+// spans, leaving out periods that count for nothing.
+func coalesce(periods []weighted, next func(models.Date) models.Date) []span {
 	var out []span
-	for _, d := range slices.Sorted(maps.Keys(m)) {
-		w := m[d]
-		if w == (weights{}) {
+	for _, p := range periods {
+		if p.w == (weights{}) {
 			continue
 		}
-		if n := len(out); n > 0 && out[n-1].w == w && next(out[n-1].r.End) == d {
-			out[n-1].r.End = d
+		if n := len(out); n > 0 && out[n-1].w == p.w && next(out[n-1].r.End) == p.d {
+			out[n-1].r.End = p.d
 			continue
 		}
-		out = append(out, span{models.DateRange{Start: d, End: d}, w})
+		out = append(out, span{models.DateRange{Start: p.d, End: p.d}, p.w})
 	}
 	return out
 }
 
-// overviewStatement reads every listed account with its figures over the
-// period and the previous period: count, usage and price of each.
-func (s *Store) overviewStatement(with string, args []any, c models.Category, period models.DateRange, everyAccount bool) (string, []any) {
+// overviewStatement reads the listed accounts with their figures over the
+// period and the previous period: count, usage and price of each. When the
+// order is by a figure, only the page's rows, in order, then the sums per
+// currency of every row (kind 1, with the number of accounts); else every
+// row, unordered. The columns are overviewRows'.
+func (s *Store) overviewStatement(with string, args []any, q models.AccountUsageQuery, period models.DateRange, everyAccount bool) (string, []any) {
+	c, subtrees := q.Category, q.IncludeSubaccounts
 	var b strings.Builder
 	b.WriteString(with)
 	args = slices.Clone(args)
@@ -266,6 +306,10 @@ func (s *Store) overviewStatement(with string, args []any, c models.Category, pe
 		CAST(SUM(wc * count) AS BIGINT), CAST(SUM(wc * usage_micros) AS BIGINT), CAST(SUM(wc * price_micros) AS BIGINT),
 		CAST(SUM(wp * count) AS BIGINT), CAST(SUM(wp * usage_micros) AS BIGINT), CAST(SUM(wp * price_micros) AS BIGINT)
 		FROM (`)
+	members := ""
+	if !everyAccount {
+		members = " AND account_sid IN (SELECT sid FROM members)"
+	}
 	cats := models.StoredCategories([]models.Category{c})
 	var catCond string
 	var catArgs []any
@@ -273,106 +317,140 @@ func (s *Store) overviewStatement(with string, args []any, c models.Category, pe
 		cond, more := s.anyOf("category", cats)
 		catCond, catArgs = " AND "+cond, more
 	}
-	members := ""
-	if !everyAccount {
-		members = " AND account_sid IN (SELECT sid FROM members)"
-	}
 	years, months, days := overviewSpans(period, models.PreviousPeriod(period))
-	// The yearly and account total tiers are keyed period first: one
-	// index-only scan of the periods listed. The daily and monthly tiers
-	// are keyed by account first: read account by account.
-	type read struct {
+	// Years and months are read period first (usage_monthly through its
+	// index by month, migration 00022): one index-only scan of the periods
+	// listed, each span's weights picked by a CASE (small integers, inline).
+	// totalprice sums every category: the account totals, one row per
+	// account and period instead of one per category.
+	yearly, monthly, cat, more := "usage_yearly", "usage_monthly", catCond, catArgs
+	if cats == nil {
+		yearly, monthly, cat, more = "usage_yearly_total", "usage_monthly_total", "", nil
+	}
+	union := ""
+	for _, t := range []struct {
 		table, period string
 		spans         []span
 		next          func(models.Date) models.Date
-		periodFirst   bool
-	}
-	reads := []read{{"usage_yearly", "year", years, nextYear, true}, {"usage_monthly", "month", months, nextMonth, false}, {"usage_daily", "day", days, nextDay, false}}
-	if cats == nil {
-		// totalprice sums every category: the account totals, one row per
-		// account and period instead of one per category.
-		reads[0].table, reads[1].table, reads[1].periodFirst = "usage_yearly_total", "usage_monthly_total", true
-	}
-	union := ""
-	for _, t := range reads {
-		cat, more := catCond, catArgs
-		if strings.HasSuffix(t.table, "_total") {
-			cat, more = "", nil
-		}
-		if t.periodFirst && len(t.spans) > 0 {
-			// Each span's weights picked by a CASE (small integers, inline).
-			var in, wc, wp strings.Builder
-			var inArgs, caseArgs []any
-			for _, sp := range t.spans {
-				fmt.Fprintf(&wc, " WHEN %s BETWEEN ? AND ? THEN %d", t.period, sp.w.cur)
-				fmt.Fprintf(&wp, " WHEN %s BETWEEN ? AND ? THEN %d", t.period, sp.w.prev)
-				caseArgs = append(caseArgs, sp.r.Start, sp.r.End)
-				for d := sp.r.Start; d <= sp.r.End; d = t.next(d) {
-					if len(inArgs) > 0 {
-						in.WriteString(", ")
-					}
-					in.WriteString("?")
-					inArgs = append(inArgs, d)
-				}
-			}
-			b.WriteString(union + "SELECT account_sid, CASE" + wc.String() + " ELSE 0 END AS wc, CASE" + wp.String() + " ELSE 0 END AS wp, count, usage_micros, price_micros FROM " + t.table + " WHERE " + t.period + " IN (" + in.String() + ")" + cat + members)
-			args = append(append(append(append(args, caseArgs...), caseArgs...), inArgs...), more...)
-			union = " UNION ALL "
+	}{{yearly, "year", years, nextYear}, {monthly, "month", months, nextMonth}} {
+		if len(t.spans) == 0 {
 			continue
 		}
+		var in, wc, wp strings.Builder
+		var inArgs, caseArgs []any
 		for _, sp := range t.spans {
-			b.WriteString(union)
-			union = " UNION ALL "
-			w := fmt.Sprintf("%d AS wc, %d AS wp", sp.w.cur, sp.w.prev)
-			if s.dialect == Postgres {
-				// Along the primary key, account by account: a range of
-				// periods over every account is otherwise a scan of the
-				// whole rollup (3.7 million daily rows in the bench data).
-				b.WriteString("SELECT m.sid AS account_sid, " + w + ", d.count, d.usage_micros, d.price_micros FROM members m CROSS JOIN LATERAL (SELECT count, usage_micros, price_micros FROM " + t.table + " WHERE account_sid = m.sid AND " + t.period + " BETWEEN ? AND ?" + cat + ") d")
-				args = append(append(args, sp.r.Start, sp.r.End), more...)
-				continue
+			fmt.Fprintf(&wc, " WHEN %s BETWEEN ? AND ? THEN %d", t.period, sp.w.cur)
+			fmt.Fprintf(&wp, " WHEN %s BETWEEN ? AND ? THEN %d", t.period, sp.w.prev)
+			caseArgs = append(caseArgs, sp.r.Start, sp.r.End)
+			for d := sp.r.Start; d <= sp.r.End; d = t.next(d) {
+				if len(inArgs) > 0 {
+					in.WriteString(", ")
+				}
+				in.WriteString("?")
+				inArgs = append(inArgs, d)
 			}
-			b.WriteString("SELECT account_sid, " + w + ", count, usage_micros, price_micros FROM " + t.table + " WHERE " + t.period + " BETWEEN ? AND ?" + cat + members)
-			args = append(append(args, sp.r.Start, sp.r.End), more...)
 		}
+		b.WriteString(union + "SELECT account_sid, CASE" + wc.String() + " ELSE 0 END AS wc, CASE" + wp.String() + " ELSE 0 END AS wp, count, usage_micros, price_micros FROM " + t.table + " WHERE " + t.period + " IN (" + in.String() + ")" + cat + members)
+		args = append(append(append(append(args, caseArgs...), caseArgs...), inArgs...), more...)
+		union = " UNION ALL "
+	}
+	for _, sp := range days {
+		b.WriteString(union)
+		union = " UNION ALL "
+		w := fmt.Sprintf("%d AS wc, %d AS wp", sp.w.cur, sp.w.prev)
+		if s.dialect == Postgres {
+			// Along the primary key, account by account: a range of days
+			// over every account is otherwise a scan of the whole rollup
+			// (3.7 million rows in the bench data).
+			b.WriteString("SELECT m.sid AS account_sid, " + w + ", d.count, d.usage_micros, d.price_micros FROM members m CROSS JOIN LATERAL (SELECT count, usage_micros, price_micros FROM usage_daily WHERE account_sid = m.sid AND day BETWEEN ? AND ?" + catCond + ") d")
+			args = append(append(args, sp.r.Start, sp.r.End), catArgs...)
+			continue
+		}
+		b.WriteString("SELECT account_sid, " + w + ", count, usage_micros, price_micros FROM usage_daily WHERE day BETWEEN ? AND ?" + catCond + members)
+		args = append(append(args, sp.r.Start, sp.r.End), catArgs...)
 	}
 	if union == "" {
 		// Nothing to read (a range whose days all cancel out): no rows.
-		b.WriteString("SELECT account_sid, 0 AS wc, 0 AS wp, count, usage_micros, price_micros FROM usage_monthly WHERE false")
+		b.WriteString("SELECT account_sid, 0 AS wc, 0 AS wp, count, usage_micros, price_micros FROM usage_daily WHERE false")
 	}
-	b.WriteString(`) u GROUP BY account_sid)
-		SELECT a.sid, a.name, a.parent_sid, a.currency,
-			CAST(COALESCE(SUM(per.c0), 0) AS BIGINT), CAST(COALESCE(SUM(per.u0), 0) AS BIGINT), CAST(COALESCE(SUM(per.p0), 0) AS BIGINT),
-			CAST(COALESCE(SUM(per.c1), 0) AS BIGINT), CAST(COALESCE(SUM(per.u1), 0) AS BIGINT), CAST(COALESCE(SUM(per.p1), 0) AS BIGINT)
+	b.WriteString(") u GROUP BY account_sid), ")
+	if !subtrees {
+		// One row per listed account: no second aggregate.
+		b.WriteString(`listed_rows AS (SELECT a.sid, a.name, a.parent_sid, a.currency,
+			COALESCE(per.c0, 0) AS c0, COALESCE(per.u0, 0) AS u0, COALESCE(per.p0, 0) AS p0,
+			COALESCE(per.c1, 0) AS c1, COALESCE(per.u1, 0) AS u1, COALESCE(per.p1, 0) AS p1
+		FROM accounts a LEFT JOIN per ON per.account_sid = a.sid`)
+		if !everyAccount {
+			b.WriteString(" WHERE a.sid IN (SELECT sid FROM listed)")
+		}
+	} else {
+		b.WriteString(`listed_rows AS (SELECT a.sid, a.name, a.parent_sid, a.currency,
+			CAST(COALESCE(SUM(per.c0), 0) AS BIGINT) AS c0, CAST(COALESCE(SUM(per.u0), 0) AS BIGINT) AS u0, CAST(COALESCE(SUM(per.p0), 0) AS BIGINT) AS p0,
+			CAST(COALESCE(SUM(per.c1), 0) AS BIGINT) AS c1, CAST(COALESCE(SUM(per.u1), 0) AS BIGINT) AS u1, CAST(COALESCE(SUM(per.p1), 0) AS BIGINT) AS p1
 		FROM members m JOIN accounts a ON a.sid = m.root LEFT JOIN per ON per.account_sid = m.sid
 		GROUP BY a.sid, a.name, a.parent_sid, a.currency`)
+	}
+	b.WriteString(") ")
+	const columns = "sid, name, parent_sid, currency, c0, u0, p0, c1, u1, p1"
+	figure, desc, ok := q.SortFigure()
+	if !ok {
+		b.WriteString("SELECT 0 AS kind, " + columns + ", 1 AS n FROM listed_rows")
+		return b.String(), args
+	}
+	// The order BuildAccountUsagePage gives, SIDs compared byte by byte.
+	order := "sid"
+	if s.dialect == Postgres {
+		order = `sid COLLATE "C"`
+	}
+	if figure != "" {
+		dir := ""
+		if desc {
+			dir = " DESC"
+		}
+		order = map[string]string{"price": "p0", "usage": "u0", "count": "c0"}[figure] + dir + ", " + order
+	}
+	b.WriteString(`SELECT * FROM (
+		SELECT * FROM (SELECT 0 AS kind, ` + columns + `, 1 AS n FROM listed_rows ORDER BY ` + order + ` LIMIT ? OFFSET ?) page
+		UNION ALL
+		SELECT 1, '', '', NULL, currency, CAST(SUM(c0) AS BIGINT), CAST(SUM(u0) AS BIGINT), CAST(SUM(p0) AS BIGINT),
+			CAST(SUM(c1) AS BIGINT), CAST(SUM(u1) AS BIGINT), CAST(SUM(p1) AS BIGINT), COUNT(*)
+		FROM listed_rows GROUP BY currency
+	) r ORDER BY kind, ` + order)
+	args = append(args, q.CountPerPage, q.Page*q.CountPerPage)
 	return b.String(), args
 }
 
-// overviewRows reads every listed account with its figures over the period
-// (Current) and the previous period (Previous).
-func (s *Store) overviewRows(ctx context.Context, with string, args []any, c models.Category, period models.DateRange, everyAccount bool) ([]models.AccountUsageRow, error) {
-	q, args := s.overviewStatement(with, args, c, period, everyAccount)
-	rows, err := s.query(ctx, q, args...)
+// overviewRows runs an overview statement: its rows of accounts, and the
+// sums per currency when it has them (nil when it has not: every row
+// listed, for BuildAccountUsagePage).
+func (s *Store) overviewRows(ctx context.Context, stmt string, args []any) ([]models.AccountUsageRow, []models.CurrencySums, error) {
+	rows, err := s.query(ctx, stmt, args...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
-	var out []models.AccountUsageRow
+	var (
+		out  []models.AccountUsageRow
+		sums []models.CurrencySums
+	)
 	for rows.Next() {
 		var (
-			r         models.AccountUsageRow
-			parent    sql.NullString
-			cu, pu    int64
-			cp, pp    int64
-			cur, prev = &r.Current, &r.Previous
+			r              models.AccountUsageRow
+			kind, n        int
+			parent         sql.NullString
+			cu, cp, pu, pp int64
+			cur, prev      = &r.Current, &r.Previous
 		)
-		if err := rows.Scan(&r.Sid, &r.Name, &parent, &r.Currency, &cur.Count, &cu, &cp, &prev.Count, &pu, &pp); err != nil {
-			return nil, err
+		if err := rows.Scan(&kind, &r.Sid, &r.Name, &parent, &r.Currency, &cur.Count, &cu, &cp, &prev.Count, &pu, &pp, &n); err != nil {
+			return nil, nil, err
+		}
+		cur.Usage, cur.Price, prev.Usage, prev.Price = models.Micros(cu), models.Micros(cp), models.Micros(pu), models.Micros(pp)
+		if kind == 1 {
+			sums = append(sums, models.CurrencySums{Currency: r.Currency, Accounts: n, Current: r.Current, Previous: r.Previous})
+			continue
 		}
 		r.ParentSid = parent.String
-		cur.Usage, cur.Price, prev.Usage, prev.Price = models.Micros(cu), models.Micros(cp), models.Micros(pu), models.Micros(pp)
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, sums, rows.Err()
 }

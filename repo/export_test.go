@@ -11,7 +11,7 @@ import (
 // statement on Postgres, for the benchmark's log.
 func (s *Store) ExplainAccountUsage(ctx context.Context, r models.Readable, q models.AccountUsageQuery) (string, error) {
 	with, args := s.overviewAccounts(r, q)
-	stmt, args := s.overviewStatement(with, args, q.Category, models.DateRange{Start: *q.Start, End: q.End}, r.Every && q.ParentID == "" && q.NameFilter == "")
+	stmt, args := s.overviewStatement(with, args, q, models.DateRange{Start: *q.Start, End: q.End}, r.Every && q.ParentID == "" && q.NameFilter == "")
 	rows, err := s.query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+stmt, args...)
 	if err != nil {
 		return "", err

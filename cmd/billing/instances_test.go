@@ -135,6 +135,13 @@ func TestInstancesActAsOne(t *testing.T) {
 	})
 	first := fireable(2)
 	waitFor(t, 10*time.Second, "the leader's periodic evaluation to fire", func() bool { return callsOf(first) == 1 })
+	// Killed between the callback's answer and recording it, the leader
+	// would leave the firing claimed until its 30 s lease ends (a CI run
+	// saw it pending): kill it once the delivery is recorded.
+	waitFor(t, 10*time.Second, "the leader to record the delivery", func() bool {
+		rows, err := store.Outbox(ctx, first)
+		return err == nil && len(rows) == 1 && rows[0].Status == "delivered"
+	})
 
 	leader.kill()
 	killed := time.Now()

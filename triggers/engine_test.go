@@ -459,7 +459,9 @@ func TestInternalCallbacksRefused(t *testing.T) {
 		f := newFixture(t, store)
 		strict := triggers.New(triggers.Config{Store: store, Box: f.box, Now: f.clock.Now})
 		for _, u := range []string{"http://127.0.0.1/x", "http://10.1.2.3/x", "http://169.254.169.254/latest", "http://[::1]/x",
-			"http://[::ffff:127.0.0.1]/x", "http://localhost:8080/x", "https://192.168.0.1/", "http://0.0.0.0/", "http://224.0.0.1/"} {
+			"http://[::ffff:127.0.0.1]/x", "http://localhost:8080/x", "https://192.168.0.1/", "http://0.0.0.0/", "http://224.0.0.1/",
+			"http://[64:ff9b::a9fe:a9fe]/latest", "http://[64:ff9b::7f00:1]/x", "http://[64:ff9b:1::a00:1]/x", "http://[::127.0.0.1]/x",
+			"http://[2002:a00:1::1]/x", "http://[::]/x"} {
 			_, err := strict.Create(context.Background(), f.parent, "2010-04-01", models.TriggerInput{CallbackURL: u, TriggerValue: "1", UsageCategory: "calls"})
 			var ve *models.ValidationError
 			if !errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Field != "CallbackUrl" {

@@ -345,6 +345,17 @@ func (s *Store) FinishDelivery(ctx context.Context, d *models.TriggerDelivery, o
 	return true, nil
 }
 
+// PurgeOutbox deletes the outbox rows of deliveries that ended (delivered
+// or failed) and were queued before before, and says how many. Their
+// firings stay: they are what keeps a period from firing twice.
+func (s *Store) PurgeOutbox(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.sqlDB.ExecContext(ctx, s.rebind("DELETE FROM trigger_outbox WHERE status <> 'pending' AND created_us < ?"), before.UnixMicro())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // OutboxStats are the pending deliveries and when the oldest was queued
 // (zero when none).
 func (s *Store) OutboxStats(ctx context.Context) (pending int64, oldest time.Time, err error) {

@@ -286,6 +286,40 @@ func TestOneOffFiresOnce(t *testing.T) {
 	})
 }
 
+// Ended deliveries leave the outbox once old enough; their firings stay,
+// so the period does not fire again; a pending delivery stays.
+func TestPurgedOutboxDoesNotFireAgain(t *testing.T) {
+	repotest.Each(t, func(t *testing.T, store *repo.Store) {
+		f := newFixture(t, store)
+		e := f.engine(triggers.Config{})
+		ctx := context.Background()
+		rc := newReceiver(t, f.tokens[f.parent])
+		done := create(t, e, f.parent, models.TriggerInput{CallbackURL: rc.URL, TriggerValue: "1", UsageCategory: "calls", Recurring: "daily"})
+		f.ingest(t, f.parent, "calls", 2_000_000)
+		drain(t, e, f.parent)
+		down := create(t, e, f.child, models.TriggerInput{CallbackURL: "http://127.0.0.1:1/cb", TriggerValue: "1", UsageCategory: "calls", Recurring: "daily"})
+		f.ingest(t, f.child, "calls", 2_000_000)
+		drain(t, e, f.child)
+		if n, err := store.PurgeOutbox(ctx, f.clock.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("purged %d (%v) of deliveries younger than the cut-off", n, err)
+		}
+		if n, err := store.PurgeOutbox(ctx, f.clock.Now().Add(time.Hour)); err != nil || n != 1 {
+			t.Fatalf("purged %d (%v), want the one delivered", n, err)
+		}
+		if out, _ := store.Outbox(ctx, done.Sid); len(out) != 0 {
+			t.Errorf("delivered firing still in the outbox: %+v", out)
+		}
+		if out, _ := store.Outbox(ctx, down.Sid); len(out) != 1 || out[0].Status != "pending" {
+			t.Errorf("pending delivery: %+v, want it kept", out)
+		}
+		f.ingest(t, f.parent, "calls", 2_000_000)
+		drain(t, e, f.parent)
+		if n := len(rc.received()); n != 1 {
+			t.Errorf("%d callbacks, want 1: the period fired again after its outbox row went", n)
+		}
+	})
+}
+
 // A receiver failing twice and then answering 200 gets the same firing
 // three times, with one IdempotencyToken; the outbox says delivered.
 func TestRetriedUntilDelivered(t *testing.T) {

@@ -200,18 +200,23 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-// throttleCleanup is how often the leader deletes sign-in counters quiet for
-// a day: they cost a row each, and a day's flood of names is bounded by the
-// per-address limit.
-const throttleCleanup = 10 * time.Minute
+// cleanupInterval is how often the leader deletes sign-in counters quiet
+// for a day (they cost a row each, and a day's flood of names is bounded by
+// the per-address limit) and ended deliveries older than outboxRetention.
+const cleanupInterval = 10 * time.Minute
+
+// outboxRetention is how long a delivered or failed callback stays in the
+// outbox for operators to look at: a month, well past the 24 hours of
+// retries a failing receiver gets.
+const outboxRetention = 30 * 24 * time.Hour
 
 // periodicJobs are what one instance does for all: the periodic trigger
-// evaluation and the throttle's cleanup; both are harmless when run twice.
+// evaluation and the cleanups; all are harmless when run twice.
 func periodicJobs(ctx context.Context, engine *triggers.Engine, store *repo.Store, log *slog.Logger) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { engine.RunPeriodic(ctx) })
-	tick := time.NewTicker(throttleCleanup)
+	tick := time.NewTicker(cleanupInterval)
 	defer tick.Stop()
 	for {
 		now := time.Now()
@@ -219,6 +224,11 @@ func periodicJobs(ctx context.Context, engine *triggers.Engine, store *repo.Stor
 			log.Warn("sign-in throttle cleanup failed", "err", err)
 		} else if n > 0 {
 			log.Info("sign-in throttle cleanup", "forgotten", n)
+		}
+		if n, err := store.PurgeOutbox(ctx, now.Add(-outboxRetention)); err != nil && ctx.Err() == nil {
+			log.Warn("trigger outbox cleanup failed", "err", err)
+		} else if n > 0 {
+			log.Info("trigger outbox cleanup", "deleted", n)
 		}
 		select {
 		case <-ctx.Done():

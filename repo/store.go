@@ -112,7 +112,7 @@ func Open(url string) (*Store, error) {
 			s.listenConfig = pc.Copy()
 			pc.Tracer = statementTracer{s}
 			// Prepared statements, cached per connection (pgx's default mode).
-			db, err = gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pc)}), cfg)
+			db, err = gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pc, stdlib.OptionAfterConnect(encodeDatesDirectly))}), cfg)
 		}
 	default:
 		var dsn string

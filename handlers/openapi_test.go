@@ -62,13 +62,18 @@ func TestContractRejectsUndescribedAnswers(t *testing.T) {
 			{"a 200 where no operation is", "/billing/nothing", 200, ct("application/json; charset=utf-8"), []byte(`{}`)},
 		} {
 			req, _ := http.NewRequest(http.MethodGet, e.Srv.URL+c.path, nil)
-			if err := e.Contract.Check(req, c.status, c.header, c.body); err == nil {
+			if err := e.Contract.Check(req, nil, c.status, c.header, c.body); err == nil {
 				t.Errorf("%s: accepted", c.name)
 			}
 		}
+		// A request the document does not describe, answered 2xx, fails too.
+		bad, _ := http.NewRequest(http.MethodGet, e.Srv.URL+"/billing/usage.json?AccountId=AC0000000000000000000000000000d002&Category=nope", nil)
+		if err := e.Contract.Check(bad, nil, 200, ct("application/json; charset=utf-8"), []byte(`[]`)); err == nil {
+			t.Error("an undescribed Category answered 200: accepted")
+		}
 		// And a real answer passes.
 		req, _ := http.NewRequest(http.MethodGet, e.Srv.URL+"/billing/usage.json", nil)
-		if err := e.Contract.Check(req, 200, ct("application/json; charset=utf-8"), []byte(`[]`)); err != nil {
+		if err := e.Contract.Check(req, nil, 200, ct("application/json; charset=utf-8"), []byte(`[]`)); err != nil {
 			t.Errorf("an empty list: %v", err)
 		}
 	})

@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/evovoice/billing/models"
 )
@@ -136,10 +138,50 @@ func Category() Schema {
 	return Schema{"type": "string", "enum": models.CategoryNames()}
 }
 
-// CategoryParam is a category as requests may spell it.
+// CategoryParam is a category as requests may spell it: a name of the
+// catalog, or the same in any letter case with _ for - (SMS_OUTBOUND, the
+// Restcomm enum spelling older clients send).
 func CategoryParam() Schema {
-	return Schema{"type": "string", "enum": models.CategoryNames(),
-		"description": "A usage category; requests may use any letter case and _ for -."}
+	s := anyCase(models.CategoryNames(), "[-_]")
+	s["description"] = "A usage category; requests may use any letter case and _ for -."
+	return s
+}
+
+// AnyCase is one of words, in any letter case (the words as written are
+// the enum clients see).
+func AnyCase(words ...string) Schema {
+	s := anyCase(words, "-")
+	s["description"] = "In any letter case."
+	return s
+}
+
+// anyCase is one of words with every letter in either case and each
+// hyphen written as hyphen.
+func anyCase(words []string, hyphen string) Schema {
+	alts := make([]string, len(words))
+	for i, w := range words {
+		var b strings.Builder
+		for _, r := range w {
+			switch lo, up := unicode.ToLower(r), unicode.ToUpper(r); {
+			case r == '-':
+				b.WriteString(hyphen)
+			case lo != up:
+				b.WriteString("[" + string(up) + string(lo) + "]")
+			default:
+				b.WriteString(regexp.QuoteMeta(string(r)))
+			}
+		}
+		alts[i] = b.String()
+	}
+	return Schema{"type": "string", "anyOf": []Schema{{"enum": words}, {"pattern": "^(" + strings.Join(alts, "|") + ")$"}}}
+}
+
+// SidList is account SIDs in one query parameter, as ServiceStack reads a
+// list: separated by commas, optionally in [ ] (JSV).
+func SidList() Schema {
+	sid := "AC[0-9a-fA-F]{32}"
+	return Schema{"type": "string", "description": "Account SIDs separated by commas, optionally in [ ] (JSV).",
+		"pattern": `^\[?` + sid + `(,` + sid + `)*\]?$`}
 }
 
 // AccountSid is an account's SID.

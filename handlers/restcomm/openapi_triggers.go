@@ -18,7 +18,7 @@ func triggersOpenAPI(paths map[string]openapi.PathItem, v version) {
 	form := func(required ...string) *openapi.RequestBody {
 		s := object(map[string]any{
 			"CallbackUrl":    openapi.Schema{"type": "string", "format": "uri"},
-			"CallbackMethod": openapi.Schema{"type": "string", "enum": []string{"GET", "POST"}},
+			"CallbackMethod": openapi.AnyCase("GET", "POST"),
 			"FriendlyName":   str(),
 		})
 		s["required"] = append([]string{}, required...)
@@ -26,8 +26,8 @@ func triggersOpenAPI(paths map[string]openapi.PathItem, v version) {
 			props := s["properties"].(map[string]any)
 			props["TriggerValue"] = openapi.Schema{"type": "string", "description": "a decimal; the trigger fires when the value reaches it"}
 			props["UsageCategory"] = openapi.CategoryParam()
-			props["Recurring"] = openapi.Schema{"type": "string", "enum": []string{"daily", "monthly", "yearly", "alltime", ""}}
-			props["TriggerBy"] = openapi.Schema{"type": "string", "enum": []string{"count", "usage", "price"}}
+			props["Recurring"] = openapi.AnyCase("daily", "monthly", "yearly", "alltime", "")
+			props["TriggerBy"] = openapi.AnyCase("count", "usage", "price")
 		}
 		return &openapi.RequestBody{Required: len(required) > 0, Content: map[string]openapi.MediaType{"application/x-www-form-urlencoded": {Schema: s}}}
 	}
@@ -46,8 +46,8 @@ func triggersOpenAPI(paths map[string]openapi.PathItem, v version) {
 		return o
 	}
 	list := []openapi.Parameter{acct,
-		{Name: "Recurring", In: "query", Schema: openapi.Schema{"type": "string", "enum": []string{"daily", "monthly", "yearly", "alltime"}}},
-		{Name: "TriggerBy", In: "query", Schema: openapi.Schema{"type": "string", "enum": []string{"count", "usage", "price"}}},
+		{Name: "Recurring", In: "query", Schema: openapi.AnyCase("daily", "monthly", "yearly", "alltime")},
+		{Name: "TriggerBy", In: "query", Schema: openapi.AnyCase("count", "usage", "price")},
 		{Name: "UsageCategory", In: "query", Schema: openapi.CategoryParam()},
 		openapi.ParamRef("PageSize"), openapi.ParamRef("Page"), openapi.ParamRef("PageToken"),
 	}

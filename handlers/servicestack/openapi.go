@@ -22,8 +22,8 @@ func (f *Face) OpenAPI() (openapi.Part, error) {
 		Schemas:   map[string]openapi.Schema{},
 		Responses: map[string]openapi.Response{},
 		Parameters: map[string]openapi.Parameter{
-			"format": {Name: "format", In: "query", Description: "The answer's format when the route has no suffix.",
-				Schema: openapi.Schema{"type": "string", "enum": []string{"json", "jsv", "xml", "csv"}}},
+			"format": {Name: "format", In: "query", Description: "The answer's format when the route has no suffix; ServiceStack's modifiers after a dot (csv.foo) are ignored.",
+				Schema: openapi.Schema{"type": "string", "anyOf": []openapi.Schema{{"enum": []string{"json", "jsv", "xml", "csv"}}, {"pattern": `^(json|jsv|xml|csv)(\.[A-Za-z0-9]+)*$`}}}},
 			"callback": {Name: "callback", In: "query",
 				Description: "JSONP: wraps a JSON answer in this function (requests with an Authorization header only).",
 				Schema:      openapi.Schema{"type": "string", "pattern": `^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$`, "maxLength": 128}},
@@ -166,6 +166,7 @@ func describeOpenAPI(op *Operation, g *schemaGen, errSchema openapi.Schema) (map
 			o.RequestBody = &openapi.RequestBody{Required: true, Content: map[string]openapi.MediaType{
 				"application/json":                  {Schema: g.schema(op.Request), Example: jsonReq},
 				"text/jsv":                          {Schema: openapi.Schema{"type": "string", "description": "the request in JSV"}},
+				"application/jsv":                   {Schema: openapi.Schema{"type": "string", "description": "the request in JSV"}},
 				"application/x-www-form-urlencoded": {Schema: formSchema(reqType)},
 			}}
 		} else {
@@ -175,7 +176,7 @@ func describeOpenAPI(op *Operation, g *schemaGen, errSchema openapi.Schema) (map
 					prm.Example = m[fd.name]
 				}
 				if fd.typ.Kind() == reflect.Slice {
-					prm.Description = "A comma-separated list."
+					prm.Description = "A comma-separated list, optionally in [ ] (JSV)."
 					prm.Example = nil
 				}
 				o.Parameters = append(o.Parameters, prm)
@@ -230,6 +231,19 @@ func formSchema(t reflect.Type) openapi.Schema {
 	return openapi.Schema{"type": "object", "properties": props}
 }
 
+// signInBody is Authenticate as ServiceStack binds it: names in any letter
+// case, so both the JavaScript clients' camelCase and the C# clients'
+// PascalCase.
+func signInBody() openapi.Schema {
+	return openapi.Schema{"type": "object",
+		"properties": map[string]any{
+			"userName": openapi.Schema{"type": "string"}, "password": openapi.Schema{"type": "string", "format": "password"},
+			"UserName": openapi.Schema{"type": "string"}, "Password": openapi.Schema{"type": "string", "format": "password"},
+		},
+		"anyOf": []openapi.Schema{{"required": []string{"userName", "password"}}, {"required": []string{"UserName", "Password"}}},
+	}
+}
+
 // signInPaths describes /auth/credentials, /auth/logout and /auth.
 func signInPaths(paths map[string]openapi.PathItem, g *schemaGen, errSchema openapi.Schema) {
 	jsonOf := func(s openapi.Schema) map[string]openapi.MediaType {
@@ -246,8 +260,8 @@ func signInPaths(paths map[string]openapi.PathItem, g *schemaGen, errSchema open
 	paths["/auth/credentials"] = openapi.PathItem{"post": errs(&openapi.Operation{
 		OperationID: "SignIn", Summary: "Signs in with a user name and password; sets the ss-tok cookie.", Tags: []string{tagSignIn},
 		RequestBody: &openapi.RequestBody{Required: true, Content: map[string]openapi.MediaType{
-			"application/json":                  {Schema: g.schema(reflect.TypeFor[Authenticate]())},
-			"application/x-www-form-urlencoded": {Schema: g.schema(reflect.TypeFor[Authenticate]())},
+			"application/json":                  {Schema: signInBody()},
+			"application/x-www-form-urlencoded": {Schema: signInBody()},
 		}},
 		Responses: openapi.Responses{"200": {Description: "Signed in", Headers: cookie, Content: jsonOf(session)}},
 	}, "400", "401", "403", "413", "415", "429", "500", "503")}
@@ -349,6 +363,9 @@ func (g *schemaGen) field(sf reflect.StructField, asParam bool) openapi.Schema {
 			s = openapi.Category()
 		}
 	case "sid":
+		if asParam && sf.Type.Kind() == reflect.Slice {
+			return openapi.SidList() // one parameter, as ServiceStack reads a list
+		}
 		s = openapi.AccountSid()
 	default:
 		return g.schema(sf.Type)

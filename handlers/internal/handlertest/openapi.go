@@ -87,8 +87,10 @@ func LoadContract(t testing.TB, baseURL string) *Contract {
 	return c
 }
 
-// Check says what is wrong with an answer to req, or nil.
-func (c *Contract) Check(req *http.Request, status int, header http.Header, body []byte) error {
+// Check says what is wrong with an answer to req, or nil; reqBody is what
+// req carried. A request answered 2xx must itself be one the document
+// describes (the server took it), so it is checked too.
+func (c *Contract) Check(req *http.Request, reqBody []byte, status int, header http.Header, body []byte) error {
 	for _, p := range notAPI {
 		if req.URL.Path == p || strings.HasPrefix(req.URL.Path, p) && strings.HasSuffix(p, "/") {
 			return nil
@@ -102,6 +104,9 @@ func (c *Contract) Check(req *http.Request, status int, header http.Header, body
 		lower := req.Clone(req.Context())
 		lower.URL.Path, lower.URL.RawPath = strings.ToLower(req.URL.Path), ""
 		route, params, err = c.folded.FindRoute(lower)
+		if err == nil {
+			params = pathParamsAsSent(route, req.URL.Path)
+		}
 	}
 	if err != nil {
 		// A path or method the document has no operation for can only be
@@ -111,7 +116,14 @@ func (c *Contract) Check(req *http.Request, status int, header http.Header, body
 		}
 		return fmt.Errorf("%s %s answered %d, but the document has no such operation (%v)", req.Method, req.URL.Path, status, err)
 	}
-	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}
+	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
+	if status >= 200 && status < 300 {
+		sent := req.Clone(req.Context())
+		sent.Body = io.NopCloser(bytes.NewReader(reqBody))
+		if err := openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{Request: sent, PathParams: params, Route: route, Options: opts}); err != nil {
+			return fmt.Errorf("%s %s was answered %d, but %s does not describe the request: %v\nbody: %.400s", req.Method, req.URL.RequestURI(), status, route.Path, err, reqBody)
+		}
+	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts},
 		Status:                 status,
@@ -123,6 +135,33 @@ func (c *Contract) Check(req *http.Request, status int, header http.Header, body
 		return fmt.Errorf("%s %s answered %d %s, which %s does not describe: %v\nbody: %.400s", req.Method, req.URL.Path, status, header.Get("Content-Type"), route.Path, err, body)
 	}
 	return nil
+}
+
+// pathParamsAsSent reads the path parameters of a route found through the
+// lower-case router from the path as sent: under the names the operation
+// declares ({accountsid} is AccountSid) and in their own letter case (the
+// SID's AC).
+func pathParamsAsSent(route *routers.Route, path string) map[string]string {
+	declared := map[string]string{}
+	for _, p := range append(route.PathItem.Parameters, route.Operation.Parameters...) {
+		if p.Value != nil && p.Value.In == "path" {
+			declared[strings.ToLower(p.Value.Name)] = p.Value.Name
+		}
+	}
+	out := map[string]string{}
+	sent := strings.Split(path, "/")
+	for i, seg := range strings.Split(route.Path, "/") {
+		open, shut := strings.Index(seg, "{"), strings.Index(seg, "}")
+		if open < 0 || shut < open || i >= len(sent) || len(sent[i]) < len(seg)-shut-1+open {
+			continue
+		}
+		name := seg[open+1 : shut]
+		if n, ok := declared[strings.ToLower(name)]; ok {
+			name = n
+		}
+		out[name] = sent[i][open : len(sent[i])-(len(seg)-shut-1)]
+	}
+	return out
 }
 
 // Validating wraps a transport so that every answer it carries is checked
@@ -138,6 +177,15 @@ type checkedTransport struct {
 }
 
 func (ct checkedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var sent []byte
+	if req.Body != nil {
+		var err error
+		if sent, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+		req.Body = io.NopCloser(bytes.NewReader(sent))
+	}
 	res, err := ct.next.RoundTrip(req)
 	if err != nil {
 		return res, err
@@ -148,7 +196,7 @@ func (ct checkedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if err != nil {
 		return res, nil // the caller sees the short body and reports it
 	}
-	if err := ct.c.Check(req, res.StatusCode, res.Header, body); err != nil {
+	if err := ct.c.Check(req, sent, res.StatusCode, res.Header, body); err != nil {
 		ct.t.Errorf("OpenAPI contract: %v", err)
 	}
 	return res, nil

@@ -273,6 +273,20 @@ func TestAccountUsageRanking(t *testing.T) {
 				}
 			}
 		}
+		// The longest ranges, whole years and by day (read as years, months
+		// and days, not 4 million days), on both ranking paths.
+		for _, r := range []models.DateRange{dateRange("5001-01-01", "9999-12-31"), dateRange("4001-03-05", "9999-11-20")} {
+			for _, c := range []string{models.TotalPrice, "calls"} {
+				for _, o := range []models.AccountUsageOrder{models.OrderPriceDesc, models.OrderChangeDesc} {
+					q := models.AccountUsageQuery{Start: &r.Start, End: r.End, Category: category(c), OrderBy: o, CountPerPage: 100}
+					got, page := allPages(t, store, models.Readable{Every: true}, q)
+					if want := f.expected(every, category(c), r, o); !sameRows(got, want) {
+						t.Fatalf("%s %s..%s %s:\ngot%s\nwant%s", c, r.Start, r.End, o, describe(got), describe(want))
+					}
+					checkTotals(t, f.expected(every, category(c), r, o), page.Totals)
+				}
+			}
+		}
 		// The twins tie on every figure and sit side by side, by SID, in every order.
 		r := dateRange("2024-03-01", "2024-03-31")
 		lo, hi := min(f.sids["top1"], f.sids["top2"]), max(f.sids["top1"], f.sids["top2"])

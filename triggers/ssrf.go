@@ -47,6 +47,7 @@ func internal(a netip.Addr) bool {
 		for _, p := range embedsIPv4 {
 			if p.Contains(a) && a != netip.IPv6Unspecified() {
 				a = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+				break
 			}
 		}
 		if sixToFour.Contains(a) {
